@@ -6,8 +6,12 @@ namespace MLNet.Quantization.Observers;
 internal static class FiniteRange
 {
     /// <summary>Returns false when the span holds no finite value.</summary>
-    public static bool TryGet(ReadOnlySpan<float> values, out float min, out float max)
+    public static bool TryGet(ReadOnlySpan<float> values, out float min, out float max) => TryGet(values, out min, out max, out _);
+
+    /// <summary>Returns false when the span holds no finite value; <paramref name="allFinite"/> tells whether every value was finite.</summary>
+    public static bool TryGet(ReadOnlySpan<float> values, out float min, out float max, out bool allFinite)
     {
+        allFinite = false;
         min = float.PositiveInfinity;
         max = float.NegativeInfinity;
         if (values.IsEmpty)
@@ -20,6 +24,7 @@ internal static class FiniteRange
         {
             min = fastMin;
             max = fastMax;
+            allFinite = true;
             return true;
         }
 
