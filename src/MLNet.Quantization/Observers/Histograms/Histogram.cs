@@ -111,7 +111,7 @@ internal sealed class Histogram
     }
 
     /// <summary>Spreads <paramref name="source"/> (over [srcMin, srcMax]) onto <paramref name="dest"/> (over [dstMin, dstMax]) by interval overlap.</summary>
-    private static void RebucketInto(double[] source, float srcMin, float srcMax, double[] dest, float dstMin, float dstMax)
+    internal static void RebucketInto(double[] source, float srcMin, float srcMax, double[] dest, float dstMin, float dstMax)
     {
         int n = dest.Length;
         double dstWidth = ((double)dstMax - dstMin) / n;
