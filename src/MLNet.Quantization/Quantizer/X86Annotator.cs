@@ -15,7 +15,10 @@ internal sealed class X86Annotator
         "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Transpose", "Concat",
     };
 
-    // Layout ops that are worth running in int8 only when a consumer runs in int8 (X86InductorQuantizer's flatten rule).
+    // Layout ops worth running in int8 only when a consumer runs in int8. Flatten follows X86InductorQuantizer's rule
+    // (some consumer has a quantizable operator type); Reshape and Transpose, which X86InductorQuantizer does not
+    // propagate through, need a consumer that actually quantizes the tensor, directly or through more layout ops, so
+    // that transformer shape plumbing feeding float ops gets no useless Q/DQ.
     private static readonly HashSet<string> LayoutOps = new(StringComparer.Ordinal) { "Flatten", "Reshape", "Transpose" };
 
     // X86InductorQuantizer's quantizable_ops, in ONNX terms.
@@ -395,7 +398,13 @@ internal sealed class X86Annotator
             return;
         }
 
-        if (LayoutOps.Contains(node.OpType) && !_graph.GetConsumers(node.Outputs[0]).Any(c => QuantizableOps.Contains(c.Node.OpType)))
+        if (node.OpType == "Flatten" && !_graph.GetConsumers(node.Outputs[0]).Any(c => QuantizableOps.Contains(c.Node.OpType)))
+        {
+            _reasons[node] = "no consumer of its output runs in int8";
+            return;
+        }
+
+        if (node.OpType is "Reshape" or "Transpose" && !FeedsInt8Consumer(node.Outputs[0], depth: 0))
         {
             _reasons[node] = "no consumer of its output runs in int8";
             return;
@@ -412,6 +421,34 @@ internal sealed class X86Annotator
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// True when some consumer of <paramref name="tensor"/> quantizes it (a spec on that input from step 1), is a
+    /// pool or Concat, or is a layout op whose own output feeds such a consumer.
+    /// </summary>
+    private bool FeedsInt8Consumer(string tensor, int depth)
+    {
+        if (depth > 64)
+            return false;
+        foreach (var consumer in _graph.GetConsumers(tensor))
+        {
+            var node = consumer.Node;
+            if (_annotations.Get(node)?.InputQSpecMap.ContainsKey(consumer.InputIndex) == true)
+                return true;
+            if (_claimed.Contains(node) || !IsDefaultDomain(node))
+                continue;
+            if (node.OpType == "Concat")
+                return true;
+            if (consumer.InputIndex != 0)
+                continue;
+            if (node.OpType is "MaxPool" or "AveragePool" or "GlobalAveragePool")
+                return true;
+            if (LayoutOps.Contains(node.OpType) && node.Outputs.Count > 0 && FeedsInt8Consumer(node.Outputs[0], depth + 1))
+                return true;
+        }
+
+        return false;
+    }
 
     private static bool IsDefaultDomain(OnnxNode node) => node.Domain.Length == 0 || node.Domain == "ai.onnx";
 

@@ -267,6 +267,34 @@ public sealed class X86QuantizerPatternTests
     }
 
     [TestMethod]
+    public void ReshapeAndTransposeAreInt8OnlyOnTheWayToAQuantizedConsumer()
+    {
+        // linear → Reshape → Transpose → linear: both layout ops share their input's parameters.
+        // linear → Reshape → Softmax: the Reshape stays float (no consumer quantizes it).
+        var graph = new TestGraphBuilder()
+            .Input("x", 2, 6).Initializer("w1", 6, 6).Initializer("w2", 3, 4).Initializer("shape", 2).Initializer("shape2", 2).Output("y", 3, 4).Output("z", 4, 3)
+            .Node("MatMul", "mm1", ["x", "w1"], ["m"])
+            .Node("Reshape", "reshape", ["m", "shape"], ["r"])
+            .Node("Transpose", "transpose", ["r"], ["t"], ("perm", new long[] { 1, 0 }))
+            .Node("MatMul", "mm2", ["t", "w2"], ["y"])
+            .Node("Reshape", "reshape2", ["m", "shape2"], ["r2"])
+            .Node("Softmax", "soft", ["r2"], ["z"])
+            .Build();
+        var annotations = AnnotateStatic(graph);
+        foreach (var name in new[] { "reshape", "transpose" })
+        {
+            var node = graph.Node(name);
+            var a = annotations.Get(node)!;
+            Assert.HasCount(1, a.InputQSpecMap, name); // the shape input of Reshape is not quantized
+            Assert.AreEqual(Static.InputActivation, a.InputQSpecMap[0], name);
+            Assert.AreEqual(new SharedQuantizationSpec(QuantizationEdge.Input(node, 0)), a.OutputQSpec, name);
+        }
+
+        Assert.IsNull(annotations.Get(graph.Node("reshape2")));
+        Assert.Contains("no consumer", annotations.SkippedNodes.Single(s => s.NodeName == "reshape2").Reason);
+    }
+
+    [TestMethod]
     public void ConcatSharesEveryInputAndItsOutputWithTheFirstInput()
     {
         var graph = new TestGraphBuilder()
