@@ -1,0 +1,41 @@
+using MLNet.Quantization.Graph;
+
+namespace MLNet.Quantization.Quantizer;
+
+/// <summary>
+/// Decides how a graph is quantized by annotating its nodes; PyTorch's <c>torch.ao.quantization.quantizer.Quantizer</c>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The flow calls <see cref="Annotate"/> on the float graph after constant and BatchNormalization folding, then
+/// <see cref="Validate"/>. The quantizer must not change the graph; it only fills <see cref="QuantizationAnnotations"/>.
+/// </para>
+/// <para>
+/// Writing a quantizer: for each node to quantize, <c>annotations.GetOrCreate(node)</c>, put a spec per quantized input
+/// index into <see cref="QuantizationAnnotation.InputQSpecMap"/> (activation, weight, bias), optionally an
+/// <see cref="QuantizationAnnotation.OutputQSpec"/>, and set <see cref="QuantizationAnnotation.Annotated"/>.
+/// Use <see cref="SharedQuantizationSpec"/> to tie tensors together (e.g. both inputs of an Add),
+/// <see cref="FixedQParamsQuantizationSpec"/> for ops with a known range (Sigmoid), and
+/// <see cref="DerivedQuantizationSpec.Bias"/> for biases. Record nodes left in float with
+/// <see cref="QuantizationAnnotations.Skip"/> so the report can say why.
+/// </para>
+/// <para>
+/// Inside namespaces under <c>MLNet.Quantization</c> the name <c>Quantizer</c> resolves to this namespace; write
+/// <c>Quantizer.Quantizer</c> or use an alias there.
+/// </para>
+/// </remarks>
+public abstract class Quantizer
+{
+    /// <summary>Annotates the nodes of <paramref name="graph"/> to quantize, in <paramref name="annotations"/>.</summary>
+    public abstract void Annotate(OnnxGraph graph, QuantizationAnnotations annotations);
+
+    /// <summary>
+    /// Checks the annotations are usable; throws <see cref="QuantizationAnnotationException"/> otherwise. The base checks
+    /// their structure (<see cref="QuantizationAnnotations.Validate"/>); overrides should call it and add backend rules.
+    /// </summary>
+    public virtual void Validate(OnnxGraph graph, QuantizationAnnotations annotations)
+    {
+        ArgumentNullException.ThrowIfNull(annotations);
+        annotations.Validate(graph);
+    }
+}
