@@ -344,6 +344,21 @@ public sealed class OnnxGraph
         return unused.Count;
     }
 
+    /// <summary>Gives every unnamed or duplicate-named node a unique name (quantization reports and edges refer to nodes by name).</summary>
+    internal void EnsureUniqueNodeNames()
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in _nodes)
+        {
+            if (node.Name.Length > 0 && seen.Add(node.Name))
+                continue;
+            string name = UniqueName(node.Name.Length > 0 ? node.Name : node.OpType);
+            node.Proto.Name = name;
+            _nodeNames.Add(name);
+            seen.Add(name);
+        }
+    }
+
     /// <summary>A name not used by any tensor, node or initializer, starting with <paramref name="prefix"/>.</summary>
     public string UniqueName(string prefix)
     {

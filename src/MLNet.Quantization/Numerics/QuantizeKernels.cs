@@ -145,7 +145,9 @@ public static class QuantizeKernels
         where T : unmanaged, IBinaryInteger<T>
     {
         int i = 0;
-        if (UseSimd && source.Length >= Vector256<float>.Count)
+        // float32 holds every integer up to 2^24 exactly; wider ranges (int32 bias) take the scalar path
+        bool exactInFloat = quantMin >= -(1 << 24) && quantMax <= 1 << 24;
+        if (UseSimd && exactInFloat && source.Length >= Vector256<float>.Count)
         {
             var vScale = Vector256.Create(scale);
             var vZp = Vector256.Create((float)zeroPoint);
@@ -175,8 +177,7 @@ public static class QuantizeKernels
         if (float.IsNaN(x))
             return Math.Clamp(zeroPoint, quantMin, quantMax);
         float v = MathF.Round(x / scale, MidpointRounding.ToEven) + zeroPoint;
-        v = MathF.Min(MathF.Max(v, quantMin), quantMax);
-        return (int)v;
+        return (int)Math.Clamp((double)v, quantMin, quantMax); // clamp in double: int32 bounds are not floats
     }
 
     private static void FakeQuantizeBlock(ReadOnlySpan<float> source, float scale, int zeroPoint, int quantMin, int quantMax, Span<float> destination)
