@@ -29,9 +29,8 @@ public static class QuantizationFlow
         if (options.FoldBatchNorm)
             BatchNormFoldingPass.Run(graph);
 
-        var annotations = new QuantizationAnnotations();
-        quantizer.Annotate(graph, annotations);
-        quantizer.Validate(graph, annotations);
+        var annotations = Annotate(graph, quantizer);
+
         if (options.CompleteForOrtFusion)
             OrtFusionRules.CompleteOutputs(graph, annotations);
         annotations.Validate(graph);
@@ -39,5 +38,13 @@ public static class QuantizationFlow
         var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes);
         prepared.ObserveWeights();
         return prepared;
+    }
+
+    private static QuantizationAnnotations Annotate(OnnxGraph graph, Quantizer.Quantizer quantizer)
+    {
+        var annotations = new QuantizationAnnotations();
+        quantizer.Annotate(graph, annotations);
+        quantizer.Validate(graph, annotations);
+        return annotations;
     }
 }

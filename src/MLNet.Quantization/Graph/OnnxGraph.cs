@@ -254,14 +254,18 @@ public sealed class OnnxGraph
     }
 
     /// <summary>Removes a node. Its outputs must no longer be read (rewire consumers first).</summary>
-    public void RemoveNode(OnnxNode node)
+    public void RemoveNode(OnnxNode node) => RemoveNode(node, replacingProducer: false);
+
+
+    /// <summary>Removes a node; with <paramref name="replacingProducer"/> its outputs may stay read, because the caller adds their new producer next.</summary>
+    internal void RemoveNode(OnnxNode node, bool replacingProducer)
     {
         ArgumentNullException.ThrowIfNull(node);
         if (!_nodes.Contains(node))
             throw new OnnxGraphException($"Node '{node.Name}' is not in graph '{Name}'.");
         foreach (var output in node.Outputs.Where(o => o.Length > 0))
         {
-            if (IsUsed(output))
+            if (!replacingProducer && IsUsed(output))
                 throw new OnnxGraphException($"Cannot remove node '{node.Name}': its output '{output}' is still read.");
         }
 
