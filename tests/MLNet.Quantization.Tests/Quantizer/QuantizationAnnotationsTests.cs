@@ -8,7 +8,7 @@ public sealed class QuantizationAnnotationsTests
 {
     private static readonly QuantizationSpec Act = new(QuantDataType.UInt8, QScheme.PerTensorAffine);
 
-    private static Graph.OnnxGraph ReluGraph() => new TestGraphBuilder()
+    private static MLNet.Quantization.Graph.OnnxGraph ReluGraph() => new TestGraphBuilder()
         .Input("x", 1, 3).Initializer("w", 4, 3).Output("y", 1, 4)
         .Node("Relu", "r", ["x"], ["t"])
         .Node("Gemm", "g", ["t", "w"], ["y"], ("transB", 1L))

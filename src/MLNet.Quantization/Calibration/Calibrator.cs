@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx.Proto;
+using MLNet.Quantization.Observers;
+
+namespace MLNet.Quantization.Calibration;
+
+/// <summary>
+/// Runs the float graph in ONNX Runtime with every observed activation added as an extra graph output (ORT's own
+/// calibrator technique, so every op ORT runs is covered) and feeds each batch's values to the observers.
+/// Nothing is kept between batches.
+/// </summary>
+internal sealed class Calibrator
+{
+    private readonly OnnxGraph _graph;
+    private readonly Dictionary<string, List<Observer>> _observers;
+
+    public Calibrator(OnnxGraph graph, Dictionary<string, List<Observer>> observersByTensor)
+    {
+        _graph = graph;
+        _observers = observersByTensor;
+    }
+
+    public CalibrationProgress Run(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        var watch = Stopwatch.StartNew();
+        var inputs = _graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var fetched = _observers.Keys.Where(t => !inputs.ContainsKey(t)).ToList();
+        var model = _graph.ToModel().Proto;
+        var declared = new HashSet<string>(model.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
+        foreach (var t in fetched.Where(t => !declared.Contains(t)))
+            model.Graph.Output.Add(new ValueInfoProto { Name = t });
+
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var session = new InferenceSession(model.ToByteArray(), options);
+        int batchCount = 0;
+        long samples = 0;
+        foreach (var batch in batches)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var feeds = BuildFeeds(batch, inputs);
+            foreach (var tensor in batch.Where(t => _observers.ContainsKey(t.Name)))
+            {
+                if (tensor.Floats is not null)
+                    Observe(tensor.Name, tensor.Floats, tensor.Shape);
+            }
+
+            if (fetched.Count > 0)
+            {
+                using var results = session.Run(feeds, fetched);
+                foreach (var result in results)
+                {
+                    if (result.ElementType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
+                        continue;
+                    var t = (DenseTensor<float>)result.AsTensor<float>();
+                    Observe(result.Name, t.Buffer.Span, t.Dimensions);
+                }
+            }
+
+            batchCount++;
+            samples += batch.Count > 0 && batch[0].Shape.Length > 0 ? batch[0].Shape[0] : 1;
+            progress?.Report(new CalibrationProgress(batchCount, samples, watch.Elapsed));
+        }
+
+        if (batchCount == 0)
+            throw new ArgumentException("Calibration got no batches; static quantization needs at least one batch of representative data.", nameof(batches));
+        return new CalibrationProgress(batchCount, samples, watch.Elapsed);
+    }
+
+    private void Observe(string name, ReadOnlySpan<float> values, ReadOnlySpan<int> shape)
+    {
+        foreach (var observer in _observers[name])
+            observer.Observe(values, shape);
+    }
+
+    private static List<NamedOnnxValue> BuildFeeds(IReadOnlyList<NamedTensor> batch, Dictionary<string, ValueInfo> inputs)
+    {
+        var byName = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
+        foreach (var tensor in batch)
+        {
+            if (!inputs.TryGetValue(tensor.Name, out var info))
+                throw new ArgumentException($"Calibration batch has tensor '{tensor.Name}', but the model's inputs are [{string.Join(", ", inputs.Keys)}].");
+            if (info.Shape is { } shape)
+            {
+                if (shape.Count != tensor.Shape.Length)
+                    throw new ArgumentException($"Input '{tensor.Name}' expects rank {shape.Count} ([{string.Join(", ", shape)}]) but the batch has shape [{string.Join(", ", tensor.Shape)}].");
+                for (int i = 0; i < shape.Count; i++)
+                {
+                    if (shape[i].Value is long fixedDim && fixedDim != tensor.Shape[i])
+                        throw new ArgumentException($"Input '{tensor.Name}' expects dimension {i} = {fixedDim} ([{string.Join(", ", shape)}]) but the batch has shape [{string.Join(", ", tensor.Shape)}].");
+                }
+            }
+
+            bool wantsFloat = info.ElementType is TensorElementTypeFloat;
+            if (wantsFloat && tensor.Floats is null)
+                throw new ArgumentException($"Input '{tensor.Name}' is float but the batch holds int64 values.");
+            byName[tensor.Name] = tensor;
+        }
+
+        var missing = inputs.Keys.Where(k => !byName.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+            throw new ArgumentException($"Calibration batch lacks model input(s) [{string.Join(", ", missing)}].");
+        return byName.Values.Select(t => t.Floats is not null
+            ? NamedOnnxValue.CreateFromTensor(t.Name, new DenseTensor<float>(t.Floats, t.Shape))
+            : NamedOnnxValue.CreateFromTensor(t.Name, new DenseTensor<long>(t.Int64s!, t.Shape))).ToList();
+    }
+
+    private const MLNet.Quantization.Graph.TensorElementType TensorElementTypeFloat = MLNet.Quantization.Graph.TensorElementType.Float;
+}

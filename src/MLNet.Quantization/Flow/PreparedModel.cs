@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Numerics;
+using MLNet.Quantization.Observers;
+using MLNet.Quantization.Quantizer;
+
+namespace MLNet.Quantization;
+
+/// <summary>
+/// A model after prepare: constants and BatchNorm folded, annotated, with one observer per shared group of edges.
+/// Calibrate it with representative batches (static mode), then convert it to QDQ.
+/// </summary>
+public sealed class PreparedModel
+{
+    private static readonly HashSet<string> ComputeOps = new(StringComparer.Ordinal) { "Conv", "Gemm", "MatMul", "ConvTranspose" };
+    private readonly OnnxGraph _graph;
+    private readonly QuantizationAnnotations _annotations;
+    private readonly List<QuantGroup> _groups;
+    private readonly Dictionary<QuantizationEdge, QuantGroup> _byEdge;
+    private readonly long _floatBytes;
+    private CalibrationProgress _calibration;
+
+    internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes)
+    {
+        _graph = graph;
+        _annotations = annotations;
+        _groups = groups;
+        _byEdge = byEdge;
+        _floatBytes = floatBytes;
+    }
+
+    /// <summary>The prepared float graph (folded and annotated).</summary>
+    public OnnxGraph Graph => _graph;
+
+    /// <summary>The quantizer's annotations.</summary>
+    public QuantizationAnnotations Annotations => _annotations;
+
+    /// <summary>Number of observers (one per shared group that needs calibration or weight statistics).</summary>
+    public int ObserverCount => _groups.Count(g => g.Observer is not null and not PlaceholderObserver);
+
+    /// <summary>The activation tensors calibration observes.</summary>
+    public IReadOnlyList<string> ObservedActivations =>
+        _groups.Where(g => g.Kind == QuantGroupKind.Activation).SelectMany(g => g.Tensors).Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>True when static activations need calibration data before <see cref="Convert"/>.</summary>
+    public bool NeedsCalibration => _groups.Any(g => g.Kind == QuantGroupKind.Activation);
+
+    internal IReadOnlyList<QuantGroup> Groups => _groups;
+
+    internal void ObserveWeights()
+    {
+        foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Weight))
+        {
+            foreach (var tensor in group.Tensors)
+            {
+                _graph.TryGetConstant(tensor, out var data);
+                var shape = data!.Shape;
+                group.Observer!.Observe(data.ToFloatArray(), shape.Length == 0 ? [1] : shape);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the float model in ONNX Runtime over <paramref name="batches"/> and updates the activation observers.
+    /// Streams: nothing is kept between batches. Can be called more than once; statistics accumulate.
+    /// </summary>
+    /// <exception cref="ArgumentException">A batch does not match the model's inputs (named in the message), or there are no batches.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>
+    public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var byTensor = new Dictionary<string, List<Observer>>(StringComparer.Ordinal);
+        foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Activation))
+        {
+            foreach (var tensor in group.Tensors)
+            {
+                if (!byTensor.TryGetValue(tensor, out var list))
+                    byTensor[tensor] = list = [];
+                list.Add(group.Observer!);
+            }
+        }
+
+        var result = new Calibrator(_graph, byTensor).Run(batches, progress, cancellationToken);
+        _calibration = new CalibrationProgress(_calibration.Batches + result.Batches, _calibration.Samples + result.Samples, _calibration.Elapsed + result.Elapsed);
+        return result;
+    }
+
+    /// <summary>Computes qparams and writes the QDQ model. The prepared model is left as it was.</summary>
+    /// <exception cref="InvalidOperationException">Static activations were never calibrated.</exception>
+    public QuantizedModel Convert()
+    {
+        if (NeedsCalibration && _calibration.Batches == 0)
+            throw new InvalidOperationException("Static quantization needs calibration: call Calibrate with representative batches before Convert.");
+        ComputeQParams();
+
+        var graph = _graph.Clone();
+        var map = new Dictionary<OnnxNode, OnnxNode>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < _graph.Nodes.Count; i++)
+            map[_graph.Nodes[i]] = graph.Nodes[i];
+        var order = _graph.TopologicalOrder();
+        var position = new Dictionary<OnnxNode, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < order.Count; i++)
+            position[order[i]] = i;
+        var edges = _byEdge
+            .OrderBy(e => position[e.Key.Node]).ThenBy(e => e.Key.IsInput ? 0 : 1).ThenBy(e => e.Key.Index)
+            .Select(e => (e.Key.IsInput ? QuantizationEdge.Input(map[e.Key.Node], e.Key.Index) : QuantizationEdge.Output(map[e.Key.Node], e.Key.Index), e.Value))
+            .ToList();
+        new QdqWriter(graph).Write(edges);
+        var model = graph.ToModel();
+        return new QuantizedModel(model, BuildReport(model));
+    }
+
+    private void ComputeQParams()
+    {
+        foreach (var group in _groups)
+        {
+            group.QParams = group.Kind switch
+            {
+                QuantGroupKind.Fixed => ((FixedQParamsQuantizationSpec)group.Spec).ToQParams(),
+                QuantGroupKind.Activation when !group.Observer!.HasObservations =>
+                    throw new InvalidOperationException($"Calibration saw no finite value for tensor(s) [{string.Join(", ", group.Tensors)}]; they cannot be quantized."),
+                QuantGroupKind.Activation or QuantGroupKind.Weight => group.Observer!.CalculateQParams(),
+                _ => null,
+            };
+        }
+
+        foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Derived))
+        {
+            var spec = (DerivedQuantizationSpec)group.Spec;
+            GuardInt32Bias(group, spec);
+            group.QParams = Derive(spec, group);
+        }
+    }
+
+    private QParams Derive(DerivedQuantizationSpec spec, QuantGroup group)
+    {
+        var sources = spec.DerivedFrom.Select(e => (_byEdge.GetValueOrDefault(e)?.QParams)
+            ?? throw new InvalidOperationException($"Derived qparams of [{string.Join(", ", group.Tensors)}] need {e}, which has no static qparams.")).ToList();
+        return spec.DeriveQParams(sources);
+    }
+
+    /// <summary>
+    /// Guards int32 bias overflow when s_in · s_w is tiny (ORT issue #21000 class): where |bias| / (s_in · s_w) would
+    /// pass int32's range, that channel's weight scale is raised just enough, as ORT's quantizer does.
+    /// </summary>
+    private void GuardInt32Bias(QuantGroup biasGroup, DerivedQuantizationSpec spec)
+    {
+        if (spec.DataType != QuantDataType.Int32 || spec.DerivedFrom.Count != 2)
+            return;
+        var weightGroup = _byEdge.GetValueOrDefault(spec.DerivedFrom[1]);
+        var activation = _byEdge.GetValueOrDefault(spec.DerivedFrom[0])?.QParams;
+        if (weightGroup?.QParams is not { } weight || activation is null || activation.IsPerChannel)
+            return;
+        var bias = biasGroup.Tensors.Select(t => _graph.TryGetConstant(t, out var d) ? d.ToFloatArray() : null).FirstOrDefault(b => b is not null);
+        if (bias is null)
+            return;
+        const double limit = int.MaxValue * 0.999;
+        var scales = (float[])weight.Scales.Clone();
+        bool changed = false;
+        for (int c = 0; c < bias.Length; c++)
+        {
+            int wc = weight.IsPerChannel ? c : 0;
+            double needed = Math.Abs((double)bias[c]) / (activation.Scale * (double)scales[wc]);
+            if (needed > limit)
+            {
+                scales[wc] = (float)(Math.Abs((double)bias[c]) / (activation.Scale * limit));
+                changed = true;
+            }
+        }
+
+        if (changed)
+            weightGroup.QParams = new QParams(scales, weight.ZeroPoints, weight.DataType, weight.Axis, weight.QuantMin, weight.QuantMax);
+    }
+
+    private QuantizationReport BuildReport(Onnx.OnnxModel model)
+    {
+        var quantized = new Dictionary<string, int>(StringComparer.Ordinal);
+        var quantizedNodes = new HashSet<OnnxNode>(ReferenceEqualityComparer.Instance);
+        foreach (var edge in _byEdge.Keys.Where(e => e.IsInput))
+            quantizedNodes.Add(edge.Node);
+        foreach (var node in quantizedNodes)
+            quantized[node.OpType] = quantized.GetValueOrDefault(node.OpType) + 1;
+
+        var leftInFloat = _annotations.SkippedNodes.Select(s => new FloatNode(s.NodeName, s.OpType, s.Reason)).ToList();
+        var named = new HashSet<string>(leftInFloat.Select(f => f.Name), StringComparer.Ordinal);
+        foreach (var node in _graph.Nodes.Where(n => ComputeOps.Contains(n.OpType) && !quantizedNodes.Contains(n) && !named.Contains(n.Name)))
+            leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
+        string mode = _groups.Any(g => g.Kind == QuantGroupKind.Dynamic) ? "dynamic" : "static";
+        return new QuantizationReport(mode, quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples);
+    }
+}

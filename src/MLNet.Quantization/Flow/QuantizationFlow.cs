@@ -1,0 +1,43 @@
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Passes;
+using MLNet.Quantization.Quantizer;
+
+namespace MLNet.Quantization;
+
+/// <summary>
+/// The PT2E-style entry points: <see cref="Prepare(OnnxModel, Quantizer.Quantizer, PrepareOptions?)"/> (fold constants
+/// and BatchNorm, annotate, insert observers), then <see cref="PreparedModel.Calibrate"/> and
+/// <see cref="PreparedModel.Convert"/>.
+/// </summary>
+public static class QuantizationFlow
+{
+    /// <summary>Prepares a model for quantization with <paramref name="quantizer"/>; the model itself is not changed.</summary>
+    /// <exception cref="NotSupportedException">The model's opset cannot be raised to 13 safely.</exception>
+    /// <exception cref="QuantizationAnnotationException">The quantizer's annotations are inconsistent.</exception>
+    public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(quantizer);
+        options ??= new PrepareOptions();
+        var graph = OnnxGraph.FromModel(model);
+        long floatBytes = model.Proto.CalculateSize();
+        graph.EnsureUniqueNodeNames();
+        OpsetUpgrade.Ensure(graph);
+        if (options.FoldConstants)
+            ConstantFoldingPass.Run(graph);
+        if (options.FoldBatchNorm)
+            BatchNormFoldingPass.Run(graph);
+
+        var annotations = new QuantizationAnnotations();
+        quantizer.Annotate(graph, annotations);
+        quantizer.Validate(graph, annotations);
+        if (options.CompleteForOrtFusion)
+            OrtFusionRules.CompleteOutputs(graph, annotations);
+        annotations.Validate(graph);
+        var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
+        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes);
+        prepared.ObserveWeights();
+        return prepared;
+    }
+}

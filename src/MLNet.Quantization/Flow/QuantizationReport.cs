@@ -1,0 +1,63 @@
+using System.Text;
+
+namespace MLNet.Quantization;
+
+/// <summary>A node left in float, and why.</summary>
+/// <param name="Name">The node's name.</param>
+/// <param name="OpType">Its operator.</param>
+/// <param name="Reason">Why it stayed float.</param>
+public sealed record FloatNode(string Name, string OpType, string Reason);
+
+/// <summary>What a conversion quantized, what it left in float and why, and the model size before and after.</summary>
+public sealed class QuantizationReport
+{
+    internal QuantizationReport(string mode, IReadOnlyDictionary<string, int> quantized, IReadOnlyList<FloatNode> leftInFloat, long floatBytes, long quantizedBytes, TimeSpan calibrationTime, long calibrationSamples)
+    {
+        Mode = mode;
+        QuantizedNodesByOpType = quantized;
+        NodesLeftInFloat = leftInFloat;
+        FloatModelBytes = floatBytes;
+        QuantizedModelBytes = quantizedBytes;
+        CalibrationTime = calibrationTime;
+        CalibrationSamples = calibrationSamples;
+    }
+
+    /// <summary><c>static</c> or <c>dynamic</c>.</summary>
+    public string Mode { get; }
+
+    /// <summary>Quantized compute nodes (those with a quantized weight or activation input), counted by op type.</summary>
+    public IReadOnlyDictionary<string, int> QuantizedNodesByOpType { get; }
+
+    /// <summary>Nodes the quantizer left in float, with the reason.</summary>
+    public IReadOnlyList<FloatNode> NodesLeftInFloat { get; }
+
+    /// <summary>Serialized size of the float model.</summary>
+    public long FloatModelBytes { get; }
+
+    /// <summary>Serialized size of the quantized model.</summary>
+    public long QuantizedModelBytes { get; }
+
+    /// <summary>Float size over quantized size.</summary>
+    public double CompressionRatio => QuantizedModelBytes == 0 ? 0 : (double)FloatModelBytes / QuantizedModelBytes;
+
+    /// <summary>Time spent calibrating (zero for dynamic mode).</summary>
+    public TimeSpan CalibrationTime { get; }
+
+    /// <summary>Samples seen during calibration.</summary>
+    public long CalibrationSamples { get; }
+
+    /// <inheritdoc />
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"mode: {Mode}");
+        sb.AppendLine($"quantized: {string.Join(", ", QuantizedNodesByOpType.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"))}");
+        sb.AppendLine($"left in float: {NodesLeftInFloat.Count}");
+        foreach (var group in NodesLeftInFloat.GroupBy(n => (n.OpType, n.Reason)).OrderBy(g => g.Key.OpType, StringComparer.Ordinal))
+            sb.AppendLine($"  {group.Key.OpType} ×{group.Count()}: {group.Key.Reason}");
+        sb.AppendLine($"size: {FloatModelBytes:N0} → {QuantizedModelBytes:N0} bytes ({CompressionRatio:F2}× smaller)");
+        if (CalibrationSamples > 0)
+            sb.Append($"calibration: {CalibrationSamples} samples in {CalibrationTime.TotalSeconds:F2} s");
+        return sb.ToString().TrimEnd();
+    }
+}

@@ -1,0 +1,172 @@
+using System.Numerics.Tensors;
+
+namespace MLNet.Quantization.Observers.Histograms;
+
+/// <summary>
+/// A fixed-bin-count histogram over [Min, Max] with mergeable counts. Binning follows <c>torch.histc</c>
+/// (float32 <c>(x − min) · bins / (max − min)</c>, truncated; the maximum lands in the last bin).
+/// </summary>
+/// <remarks>
+/// Combining two histograms over different ranges re-buckets each onto the union range assuming a uniform density
+/// inside every source bin, splitting each bin's count by interval overlap. That is the limit of PyTorch's
+/// "upsample then down-sample" combination (<c>_combine_histograms</c>, upsample rate 128) as the rate grows, with no
+/// grid alignment step, so the result depends only on the data ranges and not on how the data was batched.
+/// A zero-width histogram (a constant tensor) is a point mass, re-bucketed into the bin holding its value.
+/// </remarks>
+internal sealed class Histogram
+{
+    public Histogram(int bins)
+    {
+        if (bins <= 0)
+            throw new ArgumentOutOfRangeException(nameof(bins), bins, "A histogram needs at least one bin.");
+        Counts = new double[bins];
+    }
+
+    public double[] Counts { get; private set; }
+
+    public float Min { get; private set; } = float.PositiveInfinity;
+
+    public float Max { get; private set; } = float.NegativeInfinity;
+
+    public bool IsEmpty => Min > Max;
+
+    public int Bins => Counts.Length;
+
+    public double Total => TensorPrimitives.Sum<double>(Counts);
+
+    /// <summary>Replaces the contents with the histogram of the finite values of <paramref name="values"/>.</summary>
+    public void Fill(ReadOnlySpan<float> values)
+    {
+        Array.Clear(Counts);
+        Min = float.PositiveInfinity;
+        Max = float.NegativeInfinity;
+        if (!FiniteRange.TryGet(values, out float min, out float max, out bool allFinite))
+            return;
+        Min = min;
+        Max = max;
+        int bins = Counts.Length;
+        float range = max - min;
+        if (range == 0f || !float.IsFinite(range))
+        {
+            // torch.histc widens an empty range; every finite value is the same, so one bin holds them all.
+            Counts[range == 0f ? bins / 2 : 0] = CountFinite(values);
+            if (range == 0f)
+                return;
+        }
+
+        var counts = Counts;
+        float fbins = bins;
+        foreach (float x in values)
+        {
+            if (!allFinite && !float.IsFinite(x))
+                continue;
+            int b = (int)((x - min) * fbins / range);
+            if (b >= bins)
+                b = bins - 1;
+            else if (b < 0)
+                b = 0;
+            counts[b] += 1;
+        }
+    }
+
+    private static long CountFinite(ReadOnlySpan<float> values)
+    {
+        long n = 0;
+        foreach (float v in values)
+        {
+            if (float.IsFinite(v))
+                n++;
+        }
+
+        return n;
+    }
+
+    /// <summary>Adds <paramref name="other"/>'s counts, re-bucketing both onto the union of the two ranges.</summary>
+    public void Merge(Histogram other)
+    {
+        if (other.Bins != Bins)
+            throw new ArgumentException($"Cannot merge a {other.Bins}-bin histogram into a {Bins}-bin one.", nameof(other));
+        if (other.IsEmpty)
+            return;
+        if (IsEmpty)
+        {
+            Counts = (double[])other.Counts.Clone();
+            (Min, Max) = (other.Min, other.Max);
+            return;
+        }
+
+        float min = MathF.Min(Min, other.Min);
+        float max = MathF.Max(Max, other.Max);
+        if (min == Min && max == Max && other.Min == Min && other.Max == Max)
+        {
+            TensorPrimitives.Add(Counts, other.Counts, Counts);
+            return;
+        }
+
+        var combined = new double[Bins];
+        RebucketInto(Counts, Min, Max, combined, min, max);
+        RebucketInto(other.Counts, other.Min, other.Max, combined, min, max);
+        Counts = combined;
+        (Min, Max) = (min, max);
+    }
+
+    /// <summary>Spreads <paramref name="source"/> (over [srcMin, srcMax]) onto <paramref name="dest"/> (over [dstMin, dstMax]) by interval overlap.</summary>
+    internal static void RebucketInto(double[] source, float srcMin, float srcMax, double[] dest, float dstMin, float dstMax)
+    {
+        int n = dest.Length;
+        double dstWidth = ((double)dstMax - dstMin) / n;
+        if (dstWidth == 0)
+        {
+            dest[n / 2] += TensorPrimitives.Sum<double>(source);
+            return;
+        }
+
+        double srcWidth = ((double)srcMax - srcMin) / source.Length;
+        if (srcWidth == 0)
+        {
+            // a constant source: all its mass sits at srcMin
+            int b = Math.Clamp((int)(((double)srcMin - dstMin) / dstWidth), 0, n - 1);
+            dest[b] += TensorPrimitives.Sum<double>(source);
+            return;
+        }
+
+        if (srcMin == dstMin && srcMax == dstMax && source.Length == n)
+        {
+            TensorPrimitives.Add(dest, source, dest);
+            return;
+        }
+
+        for (int i = 0; i < source.Length; i++)
+        {
+            double count = source[i];
+            if (count == 0)
+                continue;
+            double lo = srcMin + i * srcWidth;
+            double hi = lo + srcWidth;
+            double posLo = (lo - dstMin) / dstWidth;
+            double posHi = (hi - dstMin) / dstWidth;
+            int first = Math.Clamp((int)Math.Floor(posLo), 0, n - 1);
+            int last = Math.Clamp((int)Math.Ceiling(posHi) - 1, 0, n - 1);
+            if (first == last)
+            {
+                dest[first] += count;
+                continue;
+            }
+
+            double span = posHi - posLo;
+            for (int b = first; b <= last; b++)
+            {
+                double overlap = Math.Min(posHi, b + 1) - Math.Max(posLo, b);
+                if (overlap > 0)
+                    dest[b] += count * (overlap / span);
+            }
+        }
+    }
+
+    public Histogram Clone()
+    {
+        var copy = new Histogram(Bins) { Min = Min, Max = Max };
+        Array.Copy(Counts, copy.Counts, Bins);
+        return copy;
+    }
+}

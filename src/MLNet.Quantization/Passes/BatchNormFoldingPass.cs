@@ -1,0 +1,88 @@
+using MLNet.Quantization.Graph;
+
+namespace MLNet.Quantization.Passes;
+
+/// <summary>
+/// Folds <c>BatchNormalization</c> into the <c>Conv</c> before it, with the eval-mode formulas
+/// <c>w' = w · γ/√(var + ε)</c> per output channel and <c>b' = (b − mean) · γ/√(var + ε) + β</c>, computed in
+/// double and rounded to float. Only when the Conv output feeds nothing but the BN and the BN's parameters are constant.
+/// </summary>
+internal static class BatchNormFoldingPass
+{
+    /// <summary>Folds every eligible Conv → BatchNormalization pair; returns how many.</summary>
+    public static int Run(OnnxGraph graph)
+    {
+        int folded = 0;
+        foreach (var bn in graph.TopologicalOrder().Where(n => n.OpType == "BatchNormalization" && n.Domain is "" or "ai.onnx").ToList())
+        {
+            if (TryFold(graph, bn))
+                folded++;
+        }
+
+        graph.RemoveUnusedInitializers();
+        return folded;
+    }
+
+    private static bool TryFold(OnnxGraph graph, OnnxNode bn)
+    {
+        if (bn.Inputs.Count < 5 || bn.Outputs.Count(o => o.Length > 0) != 1 || graph.IsGraphOutput(bn.Outputs[0]))
+            return false;
+        if (bn.GetInt("training_mode", 0) != 0)
+            return false;
+        var conv = graph.GetProducer(bn.Inputs[0]);
+        if (conv is not { OpType: "Conv" } || graph.GetConsumers(conv.Outputs[0]).Count != 1 || graph.IsGraphOutput(conv.Outputs[0]))
+            return false;
+        if (!graph.TryGetConstant(conv.Inputs[1], out var weight)
+            || !graph.TryGetConstant(bn.Inputs[1], out var gamma) || !graph.TryGetConstant(bn.Inputs[2], out var beta)
+            || !graph.TryGetConstant(bn.Inputs[3], out var mean) || !graph.TryGetConstant(bn.Inputs[4], out var variance))
+            return false;
+        TensorData? bias = null;
+        if (conv.Inputs.Count > 2 && conv.Inputs[2].Length > 0 && !graph.TryGetConstant(conv.Inputs[2], out bias))
+            return false;
+
+        var w = weight.ToFloatArray();
+        var g = gamma.ToFloatArray();
+        var bt = beta.ToFloatArray();
+        var m = mean.ToFloatArray();
+        var v = variance.ToFloatArray();
+        int channels = checked((int)weight.Dims[0]);
+        if (g.Length != channels || bt.Length != channels || m.Length != channels || v.Length != channels)
+            return false;
+        var b = bias?.ToFloatArray() ?? new float[channels];
+        double epsilon = bn.GetFloat("epsilon", 1e-5f);
+        int perChannel = w.Length / channels;
+
+        var newW = new float[w.Length];
+        var newB = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            double factor = g[c] / Math.Sqrt(v[c] + epsilon);
+            for (int k = 0; k < perChannel; k++)
+                newW[c * perChannel + k] = (float)(w[c * perChannel + k] * factor);
+            newB[c] = (float)((b[c] - m[c]) * factor + bt[c]);
+        }
+
+        string wName = graph.AddInitializer(TensorData.FromFloats(conv.Inputs[1] + "_bn_folded", weight.Dims.ToArray(), newW));
+        string bName = graph.AddInitializer(TensorData.FromFloats((bias?.Name ?? conv.Name + ".bias") + "_bn_folded", [channels], newB));
+        graph.ReplaceInput(conv, 1, wName);
+        if (conv.Inputs.Count > 2)
+        {
+            graph.ReplaceInput(conv, 2, bName);
+        }
+        else
+        {
+            // Conv has no bias input yet: rebuild it with one
+            var rebuilt = graph.AddNode("Conv", [conv.Inputs[0], wName, bName], [graph.UniqueName(conv.Outputs[0] + "_with_bias")], conv.Name + "_bn");
+            foreach (var attr in conv.Proto.Attribute)
+                rebuilt.Proto.Attribute.Add(attr.Clone());
+            graph.ReplaceAllUses(bn.Outputs[0], rebuilt.Outputs[0]);
+            graph.RemoveNode(bn);
+            graph.RemoveNode(conv);
+            return true;
+        }
+
+        graph.ReplaceAllUses(bn.Outputs[0], conv.Outputs[0]);
+        graph.RemoveNode(bn);
+        return true;
+    }
+}

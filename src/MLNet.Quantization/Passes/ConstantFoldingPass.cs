@@ -1,0 +1,93 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx.Proto;
+using MLNet.Quantization.Runtime;
+
+namespace MLNet.Quantization.Passes;
+
+/// <summary>
+/// Folds every node whose inputs are all constant into initializers, evaluating those nodes with ONNX Runtime on a
+/// model made of just them, so it works for every op ORT runs and no op semantics are written here. Nodes with
+/// subgraphs, random ops and nodes producing graph outputs are left alone.
+/// </summary>
+internal static class ConstantFoldingPass
+{
+    private static readonly HashSet<string> NeverFold = new(StringComparer.Ordinal)
+    {
+        "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli", "Dropout",
+    };
+
+    /// <summary>Folds constant subgraphs; returns how many nodes were removed.</summary>
+    public static int Run(OnnxGraph graph)
+    {
+        var order = graph.TopologicalOrder();
+        var constant = new HashSet<string>(graph.Initializers.Keys.Where(n => !graph.IsGraphInput(n)), StringComparer.Ordinal);
+        var foldable = new List<OnnxNode>();
+        foreach (var node in order)
+        {
+            if (NeverFold.Contains(node.OpType) || node.HasSubgraphs || node.Outputs.Any(graph.IsGraphOutput))
+                continue;
+            if (node.Domain is not ("" or "ai.onnx"))
+                continue;
+            if (node.Inputs.All(i => i.Length == 0 || constant.Contains(i)))
+            {
+                foldable.Add(node);
+                foreach (var o in node.Outputs.Where(o => o.Length > 0))
+                    constant.Add(o);
+            }
+        }
+
+        if (foldable.Count == 0)
+            return 0;
+
+        var foldedSet = new HashSet<OnnxNode>(foldable, ReferenceEqualityComparer.Instance);
+        // outputs read by nodes that stay (or by nothing we keep) become initializers
+        var needed = foldable.SelectMany(n => n.Outputs)
+            .Where(o => o.Length > 0 && graph.GetConsumers(o).Any(c => !foldedSet.Contains(c.Node)))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        var values = Evaluate(graph, foldable, needed);
+
+        // each result becomes an initializer (renamed if its name is taken), then the folded nodes go, consumers first
+        foreach (var name in needed)
+            graph.ReplaceAllUses(name, graph.AddInitializer(values[name]));
+        foreach (var node in foldable.AsEnumerable().Reverse())
+            graph.RemoveNode(node);
+        graph.RemoveUnusedInitializers();
+        return foldable.Count;
+    }
+
+    private static Dictionary<string, TensorData> Evaluate(OnnxGraph graph, List<OnnxNode> nodes, List<string> outputs)
+    {
+        var source = graph.ToModel().Proto;
+        var model = new ModelProto { IrVersion = source.IrVersion, Graph = new GraphProto { Name = "fold" } };
+        model.OpsetImport.AddRange(source.OpsetImport);
+        var producedHere = new HashSet<string>(nodes.SelectMany(n => n.Outputs), StringComparer.Ordinal);
+        var initNames = nodes.SelectMany(n => n.Inputs).Where(i => i.Length > 0 && !producedHere.Contains(i)).Distinct(StringComparer.Ordinal);
+        foreach (var name in initNames)
+        {
+            var tensor = graph.Initializers[name];
+            var proto = tensor.Proto.Clone();
+            if (Onnx.ExternalDataReference.IsExternal(proto))
+            {
+                var raw = tensor.RawBytes();
+                proto.ExternalData.Clear();
+                proto.ClearDataLocation();
+                proto.RawData = ByteString.CopyFrom(raw.Span);
+            }
+
+            model.Graph.Initializer.Add(proto);
+        }
+
+        foreach (var node in nodes)
+            model.Graph.Node.Add(node.Proto.Clone());
+        foreach (var name in outputs)
+            model.Graph.Output.Add(new ValueInfoProto { Name = name });
+
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        using var session = new InferenceSession(model.ToByteArray(), options);
+        using var results = session.Run(Array.Empty<NamedOnnxValue>(), outputs);
+        return results.ToDictionary(r => r.Name, r => OrtValueConversion.ToTensorData(r, r.Name), StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,61 @@
+using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Onnx.Proto;
+
+namespace MLNet.Quantization.Runtime;
+
+/// <summary>
+/// Asks ONNX Runtime for its optimized graph (<see cref="SessionOptions.OptimizedModelFilePath"/>) and reports the
+/// op types it fused QDQ node units into (QLinearConv, QLinearMatMul, QGemm, DynamicQuantizeMatMul, ...).
+/// </summary>
+public static class FusedGraphInspector
+{
+    private static readonly HashSet<string> FloatCompute = new(StringComparer.Ordinal) { "Conv", "MatMul", "Gemm", "FusedConv", "FusedGemm", "FusedMatMul" };
+
+    /// <summary>The op-type histogram of ORT's optimized model, keyed <c>domain:op</c> (domain omitted for ONNX).</summary>
+    public static IReadOnlyDictionary<string, int> OptimizedOpTypes(byte[] model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_EXTENDED)
+    {
+        var graph = Optimize(model, level);
+        return graph.Node.GroupBy(Key).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Float Conv/MatMul/Gemm nodes left in ORT's optimized model that read a DequantizeLinear output: quantized
+    /// compute ORT did not fuse into an int8 kernel.
+    /// </summary>
+    public static IReadOnlyList<string> UnfusedQuantizedCompute(byte[] model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_EXTENDED)
+    {
+        var graph = Optimize(model, level);
+        var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+        foreach (var node in graph.Node)
+        {
+            foreach (var output in node.Output)
+                producers[output] = node;
+        }
+
+        return graph.Node
+            .Where(n => FloatCompute.Contains(n.OpType) && n.Input.Any(i => producers.TryGetValue(i, out var p) && p.OpType == "DequantizeLinear"))
+            .Select(n => $"{n.OpType} '{n.Name}'")
+            .ToList();
+    }
+
+    private static string Key(NodeProto n) => string.IsNullOrEmpty(n.Domain) || n.Domain == "ai.onnx" ? n.OpType : $"{n.Domain}:{n.OpType}";
+
+    private static GraphProto Optimize(byte[] model, GraphOptimizationLevel level)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mlnetq-optimized-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using (var options = new SessionOptions { GraphOptimizationLevel = level, OptimizedModelFilePath = path })
+            using (new InferenceSession(model, options))
+            {
+            }
+
+            return ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
