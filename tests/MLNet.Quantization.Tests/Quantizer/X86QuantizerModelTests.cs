@@ -1,5 +1,6 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
+using MLNet.Quantization.Passes;
 using MLNet.Quantization.Quantizer;
 
 namespace MLNet.Quantization.Tests.QuantizerTests;
@@ -53,38 +54,82 @@ public sealed class X86QuantizerModelTests
         Assert.AreEqual(3, annotations.SkippedNodes.Count(s => s.OpType == "BatchNormalization"));
     }
 
-    /// <summary>
-    /// Folds the exporter's <c>initializer → Transpose</c> weights of fmnist_rowtf by hand (the flow runs the general
-    /// ConstantFoldingPass first): out[j, i] = in[i, j].
-    /// </summary>
-    private static void FoldInitializerTransposes(OnnxGraph graph)
+    /// <summary>The graph as the flow annotates it: constants (initializer → Transpose, Constant → Cast) and BatchNorm folded.</summary>
+    private static OnnxGraph LoadFolded(string name)
     {
-        foreach (var node in graph.Nodes.Where(n => n.OpType == "Transpose").ToList())
-        {
-            if (!graph.TryGetConstant(node.Inputs[0], out var weight) || weight.Dims.Count != 2)
-                continue;
-            var perm = node.GetInts("perm");
-            Assert.IsTrue(perm.Count == 0 || perm.SequenceEqual([1L, 0L]));
-            int rows = (int)weight.Dims[0], cols = (int)weight.Dims[1];
-            var data = weight.ToFloatArray();
-            var transposed = new float[data.Length];
-            for (int i = 0; i < rows; i++)
-            {
-                for (int j = 0; j < cols; j++)
-                    transposed[(j * rows) + i] = data[(i * cols) + j];
-            }
+        var graph = OnnxGraph.Load(ModelPath(name));
+        ConstantFoldingPass.Run(graph);
+        BatchNormFoldingPass.Run(graph);
+        return graph;
+    }
 
-            string name = graph.AddInitializer(TensorData.FromFloats(node.Outputs[0] + "_folded", [cols, rows], transposed));
-            graph.ReplaceAllUses(node.Outputs[0], name);
-            graph.RemoveNode(node);
+    private static void AssertSharesInput(QuantizationAnnotations annotations, OnnxNode node, QuantizationSpec act)
+    {
+        var a = annotations.Get(node)!;
+        Assert.AreEqual(act, a.InputQSpecMap[0], node.Name);
+        Assert.AreEqual(new SharedQuantizationSpec(QuantizationEdge.Input(node, 0)), a.OutputQSpec, node.Name);
+    }
+
+    [TestMethod]
+    public void FoldedFmnistCnnIsFullyAnnotated()
+    {
+        var graph = LoadFolded("fmnist_cnn");
+        var config = X86Quantizer.GetDefaultConfig();
+        var act = config.InputActivation!;
+        var annotations = Annotate(graph, config);
+        Assert.IsFalse(graph.Nodes.Any(n => n.OpType == "BatchNormalization"));
+
+        // c3 + Add + Relu_2: the residual (Relu_1 output) is the Add's extra input and is quantized.
+        var add = graph.Node("/Add");
+        int extra = add.Inputs[0] == "/Relu_1_output_0" ? 0 : 1;
+        Assert.AreEqual("/Relu_1_output_0", add.Inputs[extra]);
+        Assert.AreEqual(act, annotations.Get(add)!.InputQSpecMap[extra]);
+        Assert.HasCount(1, annotations.Get(add)!.InputQSpecMap);
+
+        // Conv + Relu fusions claim the Relus; pools and Flatten run int8 in, int8 out.
+        foreach (var relu in new[] { "/Relu", "/Relu_1", "/Relu_2", "/Relu_3" })
+            Assert.IsTrue(annotations.IsAnnotated(graph.Node(relu)), relu);
+        foreach (var name in new[] { "/MaxPool", "/MaxPool_1", "/Flatten" })
+            AssertSharesInput(annotations, graph.Node(name), act);
+
+        // The folded BatchNorm gives every Conv a bias, quantized as int32.
+        foreach (var name in new[] { "/c1/Conv", "/c2/Conv", "/c3/Conv", "/fc1/Gemm", "/fc2/Gemm" })
+            Assert.AreEqual(DerivedQuantizationSpec.Bias(graph.Node(name)), annotations.Get(graph.Node(name))!.InputQSpecMap[2], name);
+
+        Assert.IsEmpty(annotations.SkippedNodes);
+    }
+
+    [TestMethod]
+    public void FoldedFmnistMobileFusesRelu6AndPropagatesThroughTheHead()
+    {
+        var graph = LoadFolded("fmnist_mobile");
+        var config = X86Quantizer.GetDefaultConfig();
+        var annotations = Annotate(graph, config);
+
+        // Relu → Clip (relu6, bounds folded from Constant → Cast) after each of the 9 convs.
+        Assert.AreEqual(9, graph.Nodes.Count(n => n.OpType == "Conv"));
+        foreach (var node in graph.Nodes.Where(n => n.OpType is "Relu" or "Clip"))
+        {
+            Assert.IsTrue(annotations.IsAnnotated(node), node.Name);
+            Assert.IsFalse(annotations.Get(node)!.QuantizesAnything, node.Name);
         }
+
+        foreach (var conv in graph.Nodes.Where(n => n.OpType == "Conv"))
+        {
+            var a = annotations.Get(conv)!;
+            Assert.AreEqual(config.InputActivation, a.InputQSpecMap[0], conv.Name);
+            Assert.AreEqual(0, ((QuantizationSpec)a.InputQSpecMap[1]).ChannelAxis, conv.Name); // depthwise too: [C, 1, 3, 3]
+        }
+
+        AssertSharesInput(annotations, graph.Node("/GlobalAveragePool"), config.InputActivation!);
+        AssertSharesInput(annotations, graph.Node("/Flatten"), config.InputActivation!);
+        Assert.IsEmpty(annotations.SkippedNodes);
     }
 
     [TestMethod]
     public void FmnistRowTfDynamicQuantizesTheLinearsAndQkvShareOneInput()
     {
-        var graph = OnnxGraph.Load(ModelPath("fmnist_rowtf"));
-        FoldInitializerTransposes(graph);
+        var graph = LoadFolded("fmnist_rowtf"); // folds initializer → Transpose into [K, N] weights
         var config = X86Quantizer.GetDefaultConfig(isDynamic: true);
         var annotations = Annotate(graph, config);
 
