@@ -25,7 +25,7 @@ public sealed record QuantizationSpec : QuantizationSpecBase
     /// <param name="quantMax">A custom highest quantized value; give both bounds or neither.</param>
     /// <param name="channelAxis">The channel axis; required for per-channel schemes, not allowed for per-tensor ones.</param>
     /// <param name="isDynamic">Quantization parameters are computed at run time from each input (dynamic quantization); per tensor only.</param>
-    /// <param name="observerFactory">Makes the observer; <c>null</c> for the minimum/maximum observer of the scheme.</param>
+    /// <param name="observerFactory">Makes the observer; <c>null</c> for the minimum/maximum observer of the scheme (a placeholder when dynamic).</param>
     /// <param name="eps">The lower clamp on scales; finite and positive.</param>
     /// <param name="reduceRange">Use one bit less of range (PyTorch's <c>reduce_range</c>).</param>
     /// <exception cref="ArgumentException">The settings are inconsistent.</exception>
@@ -75,8 +75,9 @@ public sealed record QuantizationSpec : QuantizationSpecBase
     public bool IsDynamic { get; init; }
 
     /// <summary>
-    /// Makes the observer for this spec from <see cref="ToObserverOptions"/>; <c>null</c> means a minimum/maximum
-    /// observer (per channel for per-channel schemes).
+    /// Makes the observer for this spec from <see cref="ToObserverOptions"/>; <c>null</c> means a
+    /// <see cref="MinMaxObserver"/> (<see cref="PerChannelMinMaxObserver"/> for per-channel schemes,
+    /// <see cref="PlaceholderObserver"/> for dynamic specs).
     /// </summary>
     public Func<ObserverOptions, Observer>? ObserverFactory { get; init; }
 

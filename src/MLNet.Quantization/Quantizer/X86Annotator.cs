@@ -66,10 +66,10 @@ internal sealed class X86Annotator
                 continue;
             switch (node.OpType)
             {
-                case "Conv" when node.Domain.Length == 0 || node.Domain == "ai.onnx":
+                case "Conv" when IsDefaultDomain(node):
                     AnnotateConv(node);
                     break;
-                case "Gemm" or "MatMul" when node.Domain.Length == 0 || node.Domain == "ai.onnx":
+                case "Gemm" or "MatMul" when IsDefaultDomain(node):
                     AnnotateLinearOrMatMul(node);
                     break;
             }
@@ -112,7 +112,6 @@ internal sealed class X86Annotator
 
     private void AnnotateConv(OnnxNode conv)
     {
-        var choice = _quantizer.Resolve(conv);
         if (_dynamic)
         {
             _reasons[conv] = "dynamic quantization never applies to Conv (ONNX Runtime's CPU provider has no ConvInteger with int8 weights)";
@@ -130,6 +129,8 @@ internal sealed class X86Annotator
             _reasons[conv] = "its input is a constant";
             return;
         }
+
+        var choice = _quantizer.Resolve(conv);
 
         // Conv [BN, QAT only] [Add] [Relu | Clip | Relu Clip]
         var pattern = new List<OnnxNode> { conv };
