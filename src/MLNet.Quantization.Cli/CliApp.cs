@@ -1,0 +1,55 @@
+using System.CommandLine;
+using MLNet.Quantization.Cli.Commands;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizer;
+
+namespace MLNet.Quantization.Cli;
+
+/// <summary>
+/// The <c>mlnet-quantize</c> tool. Exit codes: 0 success; 2 bad input (one <c>error:</c> line naming the file, option,
+/// node or tensor at fault); 1 internal failure (<c>MLNET_QUANTIZE_DEBUG=1</c> adds the stack trace).
+/// </summary>
+public static class CliApp
+{
+    /// <summary>Runs the tool with the given writers; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("mlnet-quantize: int8 quantization of ONNX models for ONNX Runtime (x86).");
+        root.Subcommands.Add(QuantizeCommand.Create(stdout));
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            stderr.WriteLine($"error: {OneLine(parse.Errors[0].Message)}");
+            return 2;
+        }
+
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (IsBadInput(e))
+        {
+            stderr.WriteLine($"error: {OneLine(e.Message)}");
+            Debug(e, stderr);
+            return 2;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"error: internal failure: {OneLine(e.Message)}");
+            Debug(e, stderr);
+            return 1;
+        }
+    }
+
+    private static bool IsBadInput(Exception e) => e is CliException or OnnxFormatException or FileNotFoundException or DirectoryNotFoundException
+        or InvalidDataException or NotSupportedException or QuantizationAnnotationException or ArgumentException or UnauthorizedAccessException;
+
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static void Debug(Exception e, TextWriter stderr)
+    {
+        if (Environment.GetEnvironmentVariable("MLNET_QUANTIZE_DEBUG") == "1")
+            stderr.WriteLine(e.ToString());
+    }
+}

@@ -1,0 +1,1 @@
+return MLNet.Quantization.Cli.CliApp.Run(args, Console.Out, Console.Error);

@@ -1,0 +1,154 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNet.Quantization.Cli;
+using MLNet.Quantization.Data;
+
+namespace MLNet.Quantization.Cli.Tests;
+
+[TestClass]
+public sealed class QuantizeCommandTests
+{
+    private static string _dir = "";
+    private static string _calibration = "";
+    private static FashionMnist _test = null!;
+
+    private static string Model(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "models", name + ".onnx");
+
+    [ClassInitialize]
+    public static void Setup(TestContext _)
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "mlnetq-cli-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(_dir);
+        var calib = FashionMnist.Load(train: true, maxCount: 256);
+        _calibration = Path.Combine(_dir, "calib.npy");
+        WriteNpy(_calibration, calib.Images, [calib.Count, 1, 28, 28]);
+        _test = FashionMnist.Load(train: false, maxCount: 500);
+    }
+
+    [ClassCleanup]
+    public static void Cleanup() => Directory.Delete(_dir, true);
+
+    /// <summary>Writes a float32 C-order .npy (format 1.0): magic, version, header length, dict header padded to 64 bytes.</summary>
+    internal static void WriteNpy(string path, float[] data, int[] shape)
+    {
+        string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({string.Join(", ", shape)}{(shape.Length == 1 ? "," : "")}), }}";
+        int total = 10 + header.Length + 1;
+        header = header.PadRight(header.Length + (64 - total % 64) % 64) + "\n";
+        using var f = File.Create(path);
+        f.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0]);
+        f.Write(BitConverter.GetBytes((ushort)header.Length));
+        f.Write(Encoding.Latin1.GetBytes(header));
+        var bytes = new byte[data.Length * 4];
+        Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length);
+        f.Write(bytes);
+    }
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static double Agreement(string floatModel, string quantizedModel)
+    {
+        using var f = new InferenceSession(floatModel);
+        using var q = new InferenceSession(quantizedModel);
+        var x = new DenseTensor<float>(_test.Images, [_test.Count, 1, 28, 28]);
+        using var rf = f.Run([NamedOnnxValue.CreateFromTensor("input", x)]);
+        using var rq = q.Run([NamedOnnxValue.CreateFromTensor("input", x)]);
+        var a = rf.Single().AsTensor<float>().ToArray();
+        var b = rq.Single().AsTensor<float>().ToArray();
+        int same = 0;
+        for (int i = 0; i < _test.Count; i++)
+        {
+            if (Runtime.ModelRunner.ArgMax(a.AsSpan(i * 10, 10)) == Runtime.ModelRunner.ArgMax(b.AsSpan(i * 10, 10)))
+                same++;
+        }
+
+        return (double)same / _test.Count;
+    }
+
+    [TestMethod]
+    public void StaticQuantizeWritesAModelThatAgreesWithTheFloatOne()
+    {
+        string output = Path.Combine(_dir, "cnn_int8.onnx");
+        string json = Path.Combine(_dir, "cnn.json");
+        var (code, stdout, stderr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", output, "--calibration-data", _calibration, "--json", json);
+        Assert.AreEqual(0, code, stderr);
+        StringAssert.Contains(stdout, "Conv 3");
+        StringAssert.Contains(stdout, "smaller");
+        Assert.IsGreaterThanOrEqualTo(0.97, Agreement(Model("fmnist_cnn"), output));
+
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var root = doc.RootElement;
+        Assert.AreEqual("static", root.GetProperty("mode").GetString());
+        Assert.AreEqual(3, root.GetProperty("quantized_nodes").GetProperty("Conv").GetInt32());
+        Assert.AreEqual(256L, root.GetProperty("calibration_samples").GetInt64());
+        Assert.AreEqual(new FileInfo(output).Length, root.GetProperty("int8_bytes").GetInt64());
+        Assert.IsGreaterThan(3.5, root.GetProperty("compression_ratio").GetDouble());
+    }
+
+    [TestMethod]
+    public void DynamicQuantizeNeedsNoCalibrationData()
+    {
+        string output = Path.Combine(_dir, "rowtf_dyn.onnx");
+        var (code, stdout, stderr) = Run("quantize", "--model", Model("fmnist_rowtf"), "--output", output, "--mode", "dynamic");
+        Assert.AreEqual(0, code, stderr);
+        StringAssert.Contains(stdout, "mode: dynamic");
+        Assert.IsGreaterThanOrEqualTo(0.97, Agreement(Model("fmnist_rowtf"), output));
+    }
+
+    [TestMethod]
+    [DataRow("minmax", "false")]
+    [DataRow("percentile", "true")]
+    [DataRow("entropy", "true")]
+    [DataRow("moving-average", "false")]
+    public void ObserversPerChannelReduceRangeAndExclude(string observer, string perChannel)
+    {
+        string output = Path.Combine(_dir, $"mobile_{observer}.onnx");
+        var (code, stdout, stderr) = Run("quantize", "--model", Model("fmnist_mobile"), "--output", output, "--calibration-data", _calibration,
+            "--activation-observer", observer, "--per-channel", perChannel, "--reduce-range", "--exclude", "Gemm", "--calibration-samples", "128");
+        Assert.AreEqual(0, code, stderr);
+        StringAssert.Contains(stdout, "Gemm");
+        StringAssert.Contains(stdout, "kept in float");
+        Assert.IsGreaterThanOrEqualTo(0.9, Agreement(Model("fmnist_mobile"), output));
+    }
+
+    [TestMethod]
+    public void BadInputExitsWithCode2AndOneErrorLineAndNoOutputFile()
+    {
+        string output = Path.Combine(_dir, "never.onnx");
+        string garbage = Path.Combine(_dir, "garbage.onnx");
+        File.WriteAllBytes(garbage, [1, 2, 3, 4, 5]);
+        string wrongShape = Path.Combine(_dir, "wrong.npy");
+        WriteNpy(wrongShape, new float[2 * 27 * 28], [2, 1, 27, 28]);
+        var cases = new (string[] Args, string Expect)[]
+        {
+            (["quantize", "--model", Path.Combine(_dir, "missing.onnx"), "--output", output, "--mode", "dynamic"], "missing.onnx"),
+            (["quantize", "--model", garbage, "--output", output, "--mode", "dynamic"], "garbage.onnx"),
+            (["quantize", "--model", Model("fmnist_cnn"), "--output", output, "--calibration-data", wrongShape], "wrong.npy"),
+            (["quantize", "--model", Model("fmnist_cnn"), "--output", output, "--no-such-option"], "--no-such-option"),
+            (["quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "fast"], "fast"),
+            (["quantize", "--model", Model("fmnist_cnn"), "--output", output], "--calibration-data"),
+            (["quantize", "--model", Model("fmnist_cnn"), "--output", Path.Combine(_dir, "no", "dir", "x.onnx"), "--mode", "dynamic"], "does not exist"),
+            (["quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "dynamic", "--exclude", "NoSuchNode"], "NoSuchNode"),
+            (["quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "qat", "--calibration-data", _calibration], "--train-data"),
+        };
+        foreach (var (args, expect) in cases)
+        {
+            var (code, _, stderr) = Run(args);
+            string label = string.Join(' ', args);
+            Assert.AreEqual(2, code, label + " → " + stderr);
+            var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.HasCount(1, lines, label + " → " + stderr);
+            StringAssert.StartsWith(lines[0], "error: ", label);
+            StringAssert.Contains(lines[0], expect, label);
+            Assert.IsFalse(File.Exists(output), label);
+            Assert.IsEmpty(Directory.GetFiles(_dir, "*.tmp"), label);
+        }
+    }
+}
