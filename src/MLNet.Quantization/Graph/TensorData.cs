@@ -34,7 +34,7 @@ public sealed class TensorData
     public IReadOnlyList<long> Dims => Proto.Dims;
 
     /// <summary>The number of elements.</summary>
-    public long ElementCount => TensorLayout.ElementCount(Proto.Dims) ?? throw new OnnxGraphException($"Tensor '{Name}' has invalid dims.");
+    public long ElementCount => TensorLayout.TryGetElementCount(Proto.Dims, out _) ?? throw new OnnxGraphException($"Tensor '{Name}' has invalid dims.");
 
     /// <summary>The dims as ints, for kernels that take <c>int</c> shapes.</summary>
     public int[] Shape => Proto.Dims.Select(d => checked((int)d)).ToArray();
@@ -42,15 +42,12 @@ public sealed class TensorData
     /// <summary>The data as little-endian bytes.</summary>
     internal ReadOnlyMemory<byte> RawBytes()
     {
-        if (ExternalDataReference.IsExternal(Proto))
-        {
-            if (_owner is null)
-                throw new OnnxGraphException($"Tensor '{Name}' uses external data but no model folder is known to read it from.");
-            return _owner.GetRawData(Proto);
-        }
-
-        var raw = Proto.HasRawData ? Proto.RawData.Memory : TensorBytes.FromTypedFields(Proto);
-        long? expected = TensorLayout.RawByteLength(Proto.DataType, ElementCount);
+        if (_owner is not null)
+            return _owner.GetRawData(Proto); // raw_data, typed fields or external data, length-checked
+        if (TensorLayout.IsExternal(Proto))
+            throw new OnnxGraphException($"Tensor '{Name}' uses external data but no model folder is known to read it from.");
+        var raw = Proto.HasRawData ? Proto.RawData.Memory : TensorLayout.TypedFieldsToRaw(Proto, Name);
+        long? expected = TensorLayout.RawByteCount(Proto.DataType, ElementCount);
         if (expected is null || raw.Length != expected)
             throw new OnnxGraphException($"Tensor '{Name}' holds {raw.Length} bytes but {ElementType}[{string.Join(", ", Dims)}] needs {expected}.");
         return raw;
@@ -155,7 +152,7 @@ public sealed class TensorData
     private static TensorData Create<T>(string name, ReadOnlySpan<long> dims, ReadOnlySpan<T> data, TensorElementType type) where T : unmanaged
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        long count = TensorLayout.ElementCount(dims.ToArray()) ?? throw new ArgumentException($"Tensor '{name}' has invalid dims.", nameof(dims));
+        long count = TensorLayout.TryGetElementCount(dims.ToArray(), out _) ?? throw new ArgumentException($"Tensor '{name}' has invalid dims.", nameof(dims));
         if (count != data.Length)
             throw new ArgumentException($"Tensor '{name}' has dims [{string.Join(", ", dims.ToArray())}] ({count} values) but {data.Length} values were given.", nameof(data));
         var proto = new TensorProto { Name = name, DataType = (int)type };

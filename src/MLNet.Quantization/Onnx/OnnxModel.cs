@@ -1,23 +1,32 @@
+using System.Collections.ObjectModel;
 using Google.Protobuf;
 using MLNet.Quantization.Onnx.Proto;
 
 namespace MLNet.Quantization.Onnx;
 
 /// <summary>
-/// An ONNX model as read from a file, stream or bytes. Loading then saving keeps every field, including ones this
-/// library does not know, so an unedited model re-serializes to the same bytes. Tensors stored as external data
-/// (ONNX's &gt;2 GB layout) are read on demand from their file, relative to the model's folder.
+/// An ONNX model as read from a file, stream or bytes. Loading then saving keeps every field, including ones
+/// this library does not know, so a round trip gives the same bytes. Loading checks the model's structure and
+/// tensor data and throws <see cref="OnnxFormatException"/> when it is malformed. Tensors may live in external data
+/// files (ONNX's convention for models over 2 GB); they are read on demand, relative to <see cref="BaseDirectory"/>.
 /// </summary>
 public sealed class OnnxModel
 {
-    private const string StreamSource = "<stream>";
-    private const string BytesSource = "<bytes>";
+    private const string StreamName = "<stream>";
+    private const string BytesName = "<bytes>";
 
     internal OnnxModel(ModelProto proto, string? sourceName, string? baseDirectory)
+        : this(proto, sourceName, baseDirectory, sourceName ?? "<model>")
+    {
+    }
+
+    private OnnxModel(ModelProto proto, string? sourceName, string? baseDirectory, string displayName)
     {
         Proto = proto;
         SourceName = sourceName;
-        BaseDirectory = baseDirectory;
+        BaseDirectory = baseDirectory is null ? null : Path.GetFullPath(baseDirectory);
+        DisplayName = displayName;
+        ExternalData = new ExternalDataStore(displayName, BaseDirectory);
     }
 
     /// <summary>The underlying protobuf message.</summary>
@@ -26,297 +35,258 @@ public sealed class OnnxModel
     /// <summary>The file name or caller-given name the model came from, used in error messages.</summary>
     public string? SourceName { get; }
 
-    /// <summary>The folder external-data tensors are resolved against, when the model came from a file.</summary>
+    /// <summary>The folder external-data tensors are resolved against, when the model came from a file or one was given.</summary>
     public string? BaseDirectory { get; }
 
-    /// <summary>The ONNX IR version.</summary>
+    /// <summary>The model's IR version (ir_version).</summary>
     public long IrVersion => Proto.IrVersion;
 
-    /// <summary>The producer's name, e.g. <c>pytorch</c>.</summary>
+    /// <summary>The tool that produced the model (producer_name), or "" when not set.</summary>
     public string ProducerName => Proto.ProducerName;
 
-    /// <summary>Opset version per domain; the default ONNX domain is <c>""</c>.</summary>
-    public IReadOnlyDictionary<string, long> OpsetImports =>
-        Proto.OpsetImport.GroupBy(o => o.Domain).ToDictionary(g => g.Key, g => g.Last().Version);
+    /// <summary>
+    /// The operator sets the model imports: domain to version. The default ONNX domain is reported as ""
+    /// (whether the file says "" or "ai.onnx").
+    /// </summary>
+    public IReadOnlyDictionary<string, long> OpsetImports
+    {
+        get
+        {
+            var opsets = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var opset in Proto.OpsetImport)
+            {
+                opsets.TryAdd(NormalizeDomain(opset.Domain), opset.Version);
+            }
 
-    /// <summary>The model's metadata key/value pairs.</summary>
-    public IReadOnlyDictionary<string, string> MetadataProps =>
-        Proto.MetadataProps.GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+            return new ReadOnlyDictionary<string, long>(opsets);
+        }
+    }
 
-    /// <summary>Loads and validates a model from a file.</summary>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="OnnxFormatException">The file is not a well-formed ONNX model.</exception>
+    /// <summary>The model's metadata_props as key to value, in file order of first appearance.</summary>
+    public IReadOnlyDictionary<string, string> MetadataProps
+    {
+        get
+        {
+            var props = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var entry in Proto.MetadataProps)
+            {
+                props.TryAdd(entry.Key, entry.Value);
+            }
+
+            return new ReadOnlyDictionary<string, string>(props);
+        }
+    }
+
+    /// <summary>The model's name in error messages: <see cref="SourceName"/>, or &lt;stream&gt; / &lt;bytes&gt;.</summary>
+    internal string DisplayName { get; }
+
+    /// <summary>Reads this model's external data files.</summary>
+    internal ExternalDataStore ExternalData { get; }
+
+    /// <summary>True when any tensor of the model keeps its data in an external file.</summary>
+    internal bool UsesExternalData => OnnxTensorWalker.AllTensors(Proto).Any(site => TensorLayout.IsExternal(site.Tensor));
+
+    /// <summary>
+    /// Loads a model from a file. External data files are resolved relative to the file's folder.
+    /// </summary>
+    /// <param name="path">The .onnx file.</param>
+    /// <returns>The loaded, validated model.</returns>
+    /// <exception cref="OnnxFormatException">The file is not a well-formed ONNX model, or its external data is missing or malformed.</exception>
+    /// <exception cref="IOException">The file cannot be read (e.g. <see cref="FileNotFoundException"/>).</exception>
     public static OnnxModel Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"ONNX model '{path}' does not exist.", path);
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (IOException e)
-        {
-            throw new OnnxFormatException(path, $"cannot be read: {e.Message}", e);
-        }
-
-        return Parse(bytes, path, Path.GetDirectoryName(Path.GetFullPath(path)));
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        var bytes = ReadAll(stream, path);
+        return Parse(bytes, path, Path.GetDirectoryName(Path.GetFullPath(path)), path, validate: true);
     }
 
-    /// <summary>Loads and validates a model from a stream (read to its end). External data, if any, cannot be resolved.</summary>
-    public static OnnxModel Load(Stream stream, string? sourceName = null)
+    /// <summary>Loads a model from a stream, read from its current position to its end. The stream is not closed.</summary>
+    /// <param name="stream">The stream holding the model's protobuf bytes.</param>
+    /// <param name="sourceName">A name for error messages; &lt;stream&gt; when null.</param>
+    /// <param name="baseDirectory">The folder external data files are relative to; needed only if the model uses external data.</param>
+    /// <returns>The loaded, validated model.</returns>
+    /// <exception cref="OnnxFormatException">The bytes are not a well-formed ONNX model, or its external data is missing or malformed.</exception>
+    public static OnnxModel Load(Stream stream, string? sourceName = null, string? baseDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var buffer = new MemoryStream();
-        try
-        {
-            stream.CopyTo(buffer);
-        }
-        catch (IOException e)
-        {
-            throw new OnnxFormatException(sourceName ?? StreamSource, $"cannot be read: {e.Message}", e);
-        }
-
-        return Parse(buffer.ToArray(), sourceName ?? StreamSource, null);
+        var displayName = sourceName ?? StreamName;
+        var bytes = ReadAll(stream, displayName);
+        return Parse(bytes, sourceName, baseDirectory, displayName, validate: true);
     }
 
-    /// <summary>Loads and validates a model from bytes.</summary>
-    public static OnnxModel Load(byte[] bytes, string? sourceName = null)
+    /// <summary>Loads a model from its protobuf bytes.</summary>
+    /// <param name="bytes">The model's protobuf bytes.</param>
+    /// <param name="sourceName">A name for error messages; &lt;bytes&gt; when null.</param>
+    /// <param name="baseDirectory">The folder external data files are relative to; needed only if the model uses external data.</param>
+    /// <returns>The loaded, validated model.</returns>
+    /// <exception cref="OnnxFormatException">The bytes are not a well-formed ONNX model, or its external data is missing or malformed.</exception>
+    public static OnnxModel Load(byte[] bytes, string? sourceName = null, string? baseDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        return Parse(bytes, sourceName ?? BytesSource, null);
+        return Parse(bytes, sourceName, baseDirectory, sourceName ?? BytesName, validate: true);
     }
 
-    private static OnnxModel Parse(byte[] bytes, string source, string? baseDirectory)
+    /// <summary>
+    /// Saves the model to a file atomically: it is written to a temporary file in the same folder, then renamed over
+    /// <paramref name="path"/>; on failure the temporary file is deleted and an existing file is left untouched.
+    /// With <see cref="OnnxSaveOptions.UseExternalData"/>, large initializers go to an external data file next to it
+    /// (written the same way); tensors that are external in this model are copied over in chunks.
+    /// </summary>
+    /// <param name="path">The destination .onnx file. Its folder must exist.</param>
+    /// <param name="options">How to write it; null for the defaults (everything in one file).</param>
+    /// <exception cref="OnnxFormatException">The model would exceed the 2 GB protobuf limit without external data, or its external data cannot be read.</exception>
+    /// <exception cref="IOException">The file cannot be written (e.g. <see cref="DirectoryNotFoundException"/>).</exception>
+    public void Save(string path, OnnxSaveOptions? options = null) => new OnnxModelWriter(this, options).SaveToFile(path);
+
+    /// <summary>
+    /// Writes the model's protobuf to a stream, self-contained: tensors that are external in this model are read
+    /// back in. The stream is not closed.
+    /// </summary>
+    /// <param name="stream">The destination stream.</param>
+    /// <exception cref="OnnxFormatException">The model would exceed the 2 GB protobuf limit, or its external data cannot be read.</exception>
+    public void Save(Stream stream) => new OnnxModelWriter(this, null).SaveToStream(stream);
+
+    /// <summary>Serializes the model, self-contained: tensors that are external in this model are read back in.</summary>
+    /// <returns>The model's protobuf bytes.</returns>
+    /// <exception cref="OnnxFormatException">The model would exceed the 2 GB protobuf limit, or its external data cannot be read.</exception>
+    public byte[] ToBytes() => new OnnxModelWriter(this, null).ToBytes();
+
+    /// <summary>
+    /// A tensor's data in ONNX's raw layout (fixed width, little-endian, 4- and 2-bit types packed), from raw_data,
+    /// from the external data file (read now, only that tensor's segment), or converted from the typed fields.
+    /// Checks that the byte count matches the dims and data_type.
+    /// </summary>
+    /// <exception cref="OnnxFormatException">The data does not match the dims, the external data cannot be read, or
+    /// the tensor is larger than a .NET array can hold.</exception>
+    /// <exception cref="InvalidOperationException">The tensor is a STRING tensor, which has no raw form.</exception>
+    internal ReadOnlyMemory<byte> GetRawData(TensorProto tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        var dataType = tensor.DataType;
+        if (dataType == TensorLayout.String)
+        {
+            throw new InvalidOperationException($"{DisplayName}: tensor '{tensor.Name}' is a STRING tensor, which has no raw byte form.");
+        }
+
+        if (!TensorLayout.IsKnown(dataType))
+        {
+            throw OnnxFormatException.For(DisplayName, $"tensor '{tensor.Name}' has unknown data_type {dataType}");
+        }
+
+        var count = TensorLayout.TryGetElementCount(tensor.Dims, out var dimsError)
+            ?? throw OnnxFormatException.For(DisplayName, $"tensor '{tensor.Name}' {dimsError}");
+        var needed = TensorLayout.RawByteCount(dataType, count);
+
+        long actual;
+        ReadOnlyMemory<byte> data = default;
+        ExternalSegment? segment = null;
+        if (TensorLayout.IsExternal(tensor))
+        {
+            segment = ExternalData.Resolve(tensor);
+            actual = segment.Value.Length;
+        }
+        else if (tensor.HasRawData)
+        {
+            data = tensor.RawData.Memory;
+            actual = data.Length;
+        }
+        else
+        {
+            var field = TensorLayout.FieldFor(dataType);
+            var fields = TensorLayout.NonEmptyTypedFields(tensor);
+            if (fields.Count > 1 || (fields.Count == 1 && fields[0] != field))
+            {
+                throw OnnxFormatException.For(DisplayName, $"tensor '{tensor.Name}' is {TensorLayout.Name(dataType)} but has data in {TensorLayout.Name(fields[0])}");
+            }
+
+            var values = TensorLayout.Count(tensor, field);
+            if (values != TensorLayout.TypedValueCount(dataType, count))
+            {
+                throw OnnxFormatException.For(DisplayName, $"tensor '{tensor.Name}' has {values} values in {TensorLayout.Name(field)}, but dims {TensorLayout.FormatDims(tensor.Dims)} need {TensorLayout.FormatCount(TensorLayout.TypedValueCount(dataType, count))}");
+            }
+
+            return TensorLayout.TypedFieldsToRaw(tensor, DisplayName);
+        }
+
+        if (actual != needed)
+        {
+            throw OnnxFormatException.For(DisplayName, $"tensor '{tensor.Name}' has {actual} bytes of data, but dims {TensorLayout.FormatDims(tensor.Dims)} of {TensorLayout.Name(dataType)} need {TensorLayout.FormatCount(needed)}");
+        }
+
+        return segment is { } s ? ExternalData.Read(tensor, s) : data;
+    }
+
+    /// <summary>
+    /// Parses protobuf bytes into a model. With <paramref name="validate"/> false only the protobuf is parsed (for
+    /// callers that check the model themselves); parse failures still become <see cref="OnnxFormatException"/>.
+    /// </summary>
+    internal static OnnxModel Parse(byte[] bytes, string? sourceName, string? baseDirectory, string displayName, bool validate)
     {
         if (bytes.Length == 0)
-            throw new OnnxFormatException(source, "is empty.");
+        {
+            throw OnnxFormatException.For(displayName, "is empty; an ONNX model cannot have zero bytes");
+        }
+
         ModelProto proto;
         try
         {
             proto = ModelProto.Parser.ParseFrom(bytes);
         }
-        catch (InvalidProtocolBufferException e)
+        catch (InvalidProtocolBufferException ex)
         {
-            throw new OnnxFormatException(source, $"is not a valid ONNX protobuf ({e.Message}).", e);
+            throw OnnxFormatException.For(displayName, $"is not a valid ONNX protobuf ({ex.Message})", ex);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The parser is fed untrusted bytes; whatever it throws on them (e.g. invalid UTF-8 in a string field)
+            // is a format problem of the input.
+            throw OnnxFormatException.For(displayName, $"is not a valid ONNX protobuf ({ex.GetType().Name}: {ex.Message})", ex);
         }
 
-        OnnxModelValidator.Validate(proto, source, baseDirectory);
-        return new OnnxModel(proto, source, baseDirectory);
-    }
-
-    /// <summary>Serializes the model. Tensors held as external data stay external (their references are kept).</summary>
-    public byte[] ToBytes()
-    {
-        CheckSerializable(Proto);
-        return Proto.ToByteArray();
-    }
-
-    /// <summary>Writes the model to a stream. External-data tensors are written inline.</summary>
-    public void Save(Stream stream)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        var proto = HasExternalTensors(Proto) ? InlineCopy() : Proto;
-        CheckSerializable(proto);
-        proto.WriteTo(stream);
-    }
-
-    /// <summary>
-    /// Writes the model to a file atomically: it goes to a temporary file in the same folder, then is renamed over
-    /// the destination, so a failure never leaves a partial file.
-    /// </summary>
-    public void Save(string path, OnnxSaveOptions? options = null)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string fullPath = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(fullPath)!;
-        if (!Directory.Exists(directory))
-            throw new DirectoryNotFoundException($"Cannot save '{path}': folder '{directory}' does not exist.");
-
-        var temps = new List<(string Temp, string Final)>();
-        try
+        var model = new OnnxModel(proto, sourceName, baseDirectory, displayName);
+        if (validate)
         {
-            ModelProto proto;
-            if (options?.UseExternalData == true)
+            new OnnxModelValidator(proto, displayName, model.ExternalData).Validate();
+        }
+
+        return model;
+    }
+
+    /// <summary>Maps the default ONNX domain's two spellings ("" and "ai.onnx") to "".</summary>
+    internal static string NormalizeDomain(string domain) => domain == "ai.onnx" ? string.Empty : domain;
+
+    private static byte[] ReadAll(Stream stream, string displayName)
+    {
+        if (stream.CanSeek)
+        {
+            var remaining = stream.Length - stream.Position;
+            if (remaining > Array.MaxLength)
             {
-                string dataName = options.ExternalDataFileName ?? Path.GetFileName(fullPath) + ".data";
-                if (Path.IsPathRooted(dataName) || dataName.Contains('/') || dataName.Contains('\\'))
-                    throw new ArgumentException($"External data file name '{dataName}' must be a plain file name.", nameof(options));
-                string dataPath = Path.Combine(directory, dataName);
-                string dataTemp = TempPath(dataPath);
-                temps.Add((dataTemp, dataPath));
-                proto = WriteExternal(dataTemp, dataName, options.SizeThreshold);
-            }
-            else
-            {
-                proto = HasExternalTensors(Proto) && !SameDirectory(directory) ? InlineCopy() : Proto;
+                throw TooLarge(displayName, remaining);
             }
 
-            CheckSerializable(proto);
-            string modelTemp = TempPath(fullPath);
-            temps.Add((modelTemp, fullPath));
-            using (var file = new FileStream(modelTemp, FileMode.CreateNew, FileAccess.Write))
+            var bytes = new byte[Math.Max(0, remaining)];
+            stream.ReadExactly(bytes);
+            return bytes;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[1 << 16];
+        int n;
+        while ((n = stream.Read(chunk, 0, chunk.Length)) > 0)
+        {
+            if (buffer.Length + n > Array.MaxLength)
             {
-                proto.WriteTo(file);
-                file.Flush(flushToDisk: true);
+                throw TooLarge(displayName, buffer.Length + n);
             }
 
-            foreach (var (temp, final) in temps)
-                File.Move(temp, final, overwrite: true);
-            temps.Clear();
+            buffer.Write(chunk, 0, n);
         }
-        finally
-        {
-            foreach (var (temp, _) in temps)
-            {
-                try
-                {
-                    File.Delete(temp);
-                }
-                catch (IOException)
-                {
-                    // best effort: the temp file may never have been created
-                }
-            }
-        }
+
+        return buffer.ToArray();
     }
 
-    /// <summary>
-    /// A tensor's raw little-endian bytes, whether held inline (raw_data or typed fields) or as external data.
-    /// </summary>
-    internal ReadOnlyMemory<byte> GetRawData(TensorProto tensor)
-    {
-        string source = SourceName ?? BytesSource;
-        if (ExternalDataReference.IsExternal(tensor))
-        {
-            var ext = ExternalDataReference.Parse(tensor, source);
-            string path = ext.Resolve(BaseDirectory, source, tensor.Name);
-            long count = TensorLayout.ElementCount(tensor.Dims) ?? throw new OnnxFormatException(source, $"tensor '{tensor.Name}' has invalid dims.");
-            long length = ext.Length ?? TensorLayout.RawByteLength(tensor.DataType, count)
-                ?? throw new OnnxFormatException(source, $"tensor '{tensor.Name}' has a type that cannot be stored externally.");
-            if (length > Array.MaxLength)
-                throw new OnnxFormatException(source, $"tensor '{tensor.Name}' holds {length} bytes, more than one .NET array can; stream it instead.");
-            if (!File.Exists(path))
-                throw new OnnxFormatException(source, $"tensor '{tensor.Name}' reads external data file '{ext.Location}', which does not exist.");
-            var data = new byte[length];
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-            if (ext.Offset + length > file.Length)
-                throw new OnnxFormatException(source, $"tensor '{tensor.Name}' reads past the end of '{ext.Location}'.");
-            file.Position = ext.Offset;
-            file.ReadExactly(data);
-            return data;
-        }
-
-        return tensor.HasRawData ? tensor.RawData.Memory : TensorBytes.FromTypedFields(tensor);
-    }
-
-    private bool SameDirectory(string directory) =>
-        BaseDirectory is not null && string.Equals(Path.GetFullPath(BaseDirectory).TrimEnd('/'), directory.TrimEnd('/'), StringComparison.Ordinal);
-
-    private static string TempPath(string finalPath) =>
-        Path.Combine(Path.GetDirectoryName(finalPath)!, $".{Path.GetFileName(finalPath)}.{Guid.NewGuid():N}.tmp");
-
-    private static IEnumerable<TensorProto> Initializers(ModelProto proto) =>
-        proto.Graph?.Initializer ?? Enumerable.Empty<TensorProto>();
-
-    private static bool HasExternalTensors(ModelProto proto) => Initializers(proto).Any(ExternalDataReference.IsExternal);
-
-    /// <summary>A copy in which every external initializer is inline raw_data.</summary>
-    private ModelProto InlineCopy()
-    {
-        var copy = Proto.Clone();
-        foreach (var t in copy.Graph.Initializer.Where(ExternalDataReference.IsExternal))
-        {
-            var bytes = GetRawData(t);
-            t.ExternalData.Clear();
-            t.ClearDataLocation();
-            t.RawData = ByteString.CopyFrom(bytes.Span);
-        }
-
-        return copy;
-    }
-
-    /// <summary>A copy whose large initializers live in <paramref name="dataTemp"/> (referenced as <paramref name="dataName"/>).</summary>
-    private ModelProto WriteExternal(string dataTemp, string dataName, long threshold)
-    {
-        var copy = Proto.Clone();
-        using var data = new FileStream(dataTemp, FileMode.CreateNew, FileAccess.Write);
-        var buffer = new byte[1 << 20];
-        foreach (var t in copy.Graph.Initializer)
-        {
-            long count = TensorLayout.ElementCount(t.Dims) ?? 0;
-            long? size = TensorLayout.RawByteLength(t.DataType, count);
-            if (size is null || size < threshold || t.DataType == (int)TensorProto.Types.DataType.String)
-            {
-                if (ExternalDataReference.IsExternal(t))
-                    Inline(t);
-                continue;
-            }
-
-            // Align each tensor to 64 bytes, as ONNX's own external-data writer may, for memory mapping.
-            long offset = (data.Position + 63) / 64 * 64;
-            data.SetLength(Math.Max(data.Length, offset));
-            data.Position = offset;
-            if (ExternalDataReference.IsExternal(t))
-                CopyExternal(t, data, buffer);
-            else
-                data.Write(t.HasRawData ? t.RawData.Span : TensorBytes.FromTypedFields(t));
-
-            t.ClearRawData();
-            t.FloatData.Clear();
-            t.Int32Data.Clear();
-            t.Int64Data.Clear();
-            t.DoubleData.Clear();
-            t.Uint64Data.Clear();
-            t.ExternalData.Clear();
-            t.DataLocation = TensorProto.Types.DataLocation.External;
-            t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = dataName });
-            t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-            t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = size.Value.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        }
-
-        data.Flush(flushToDisk: true);
-        return copy;
-
-        void Inline(TensorProto t)
-        {
-            var bytes = GetRawData(t);
-            t.ExternalData.Clear();
-            t.ClearDataLocation();
-            t.RawData = ByteString.CopyFrom(bytes.Span);
-        }
-    }
-
-    /// <summary>Streams an external tensor's bytes from its source file into <paramref name="destination"/> in chunks.</summary>
-    private void CopyExternal(TensorProto t, Stream destination, byte[] buffer)
-    {
-        string source = SourceName ?? BytesSource;
-        var ext = ExternalDataReference.Parse(t, source);
-        string path = ext.Resolve(BaseDirectory, source, t.Name);
-        long length = ext.Length ?? TensorLayout.RawByteLength(t.DataType, TensorLayout.ElementCount(t.Dims) ?? 0) ?? 0;
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        file.Position = ext.Offset;
-        long left = length;
-        while (left > 0)
-        {
-            int n = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-            if (n == 0)
-                throw new OnnxFormatException(source, $"tensor '{t.Name}' reads past the end of '{ext.Location}'.");
-            destination.Write(buffer, 0, n);
-            left -= n;
-        }
-    }
-
-    private void CheckSerializable(ModelProto proto)
-    {
-        long inline = 0;
-        foreach (var t in Initializers(proto))
-            inline += t.RawData.Length + t.FloatData.Count * 4L + t.Int64Data.Count * 8L + t.DoubleData.Count * 8L + t.Int32Data.Count * 4L;
-        if (inline >= int.MaxValue - (64L << 20))
-        {
-            throw new InvalidOperationException(
-                $"Model '{SourceName ?? "(in memory)"}' holds {inline} bytes of inline tensor data, over protobuf's 2 GB limit; save it with OnnxSaveOptions.UseExternalData = true.");
-        }
-    }
+    private static OnnxFormatException TooLarge(string displayName, long size) =>
+        OnnxFormatException.For(displayName, $"is {size} bytes, over the 2 GB protobuf limit; a model this large must keep its weights in external data files");
 }

@@ -3,159 +3,401 @@ using MLNet.Quantization.Onnx.Proto;
 namespace MLNet.Quantization.Onnx;
 
 /// <summary>
-/// Structural checks run when a model is loaded: a graph exists, opsets are declared, every tensor a node reads is
-/// produced somewhere, no tensor has two producers, and every tensor's data matches its dims and type.
+/// Structural checks run when a model is loaded, so that later stages can trust it: an IR version, opset imports
+/// and a graph are present; every tensor name has exactly one producer within its graph; every node input and
+/// graph output is produced (by a node, a graph input, an initializer, or for subgraphs an enclosing graph; ""
+/// marks an absent optional input); and every tensor's data matches its dims and data_type, including external
+/// data, which must exist and lie inside its file. Throws <see cref="OnnxFormatException"/> naming the model and
+/// the place at fault. Work is linear in the model's size and nothing is allocated from declared sizes.
 /// </summary>
-internal static class OnnxModelValidator
+internal sealed class OnnxModelValidator
 {
-    public static void Validate(ModelProto model, string source, string? baseDirectory)
-    {
-        if (model.Graph is null)
-            throw new OnnxFormatException(source, "the model has no graph (not an ONNX model, or truncated).");
-        if (model.IrVersion >= 3 && model.OpsetImport.Count == 0)
-            throw new OnnxFormatException(source, $"the model (IR version {model.IrVersion}) declares no opset import.");
-        foreach (var opset in model.OpsetImport)
-        {
-            if (opset.Version <= 0)
-                throw new OnnxFormatException(source, $"opset import for domain '{opset.Domain}' has version {opset.Version}.");
-        }
+    private readonly ModelProto _proto;
+    private readonly string _modelName;
+    private readonly ExternalDataStore _externalData;
 
-        var functions = new HashSet<(string, string)>(model.Functions.Select(f => (f.Domain, f.Name)));
-        ValidateGraph(model.Graph, source, baseDirectory, outerScope: null, functions);
+    internal OnnxModelValidator(ModelProto proto, string modelName, ExternalDataStore externalData)
+    {
+        _proto = proto;
+        _modelName = modelName;
+        _externalData = externalData;
     }
 
-    private static void ValidateGraph(GraphProto graph, string source, string? baseDirectory, HashSet<string>? outerScope, HashSet<(string, string)> functions)
+    /// <summary>Runs every check; throws <see cref="OnnxFormatException"/> on the first problem.</summary>
+    internal void Validate()
     {
-        var produced = new Dictionary<string, string>(StringComparer.Ordinal);
-        void Produce(string name, string by)
+        if (!_proto.HasIrVersion || _proto.IrVersion < 1)
         {
+            throw Fail("has no ir_version; it is not an ONNX model, or the file is cut short");
+        }
+
+        if (_proto.Graph is null)
+        {
+            throw Fail("has no graph; it is not an ONNX model, or the file is cut short");
+        }
+
+        ValidateOpsetImports();
+        ValidateUniqueKeys(_proto.MetadataProps, "metadata_props");
+
+        var mainName = string.IsNullOrEmpty(_proto.Graph.Name) ? "main graph" : $"graph '{_proto.Graph.Name}'";
+        ValidateGraph(_proto.Graph, mainName, outer: null);
+
+        foreach (var function in _proto.Functions)
+        {
+            ValidateFunction(function);
+        }
+    }
+
+    private void ValidateOpsetImports()
+    {
+        if (_proto.IrVersion >= 3 && _proto.OpsetImport.Count == 0)
+        {
+            throw Fail("imports no operator set (opset_import is empty); the file may be cut short");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var opset in _proto.OpsetImport)
+        {
+            var domain = OnnxModel.NormalizeDomain(opset.Domain);
+            if (!seen.Add(domain))
+            {
+                throw Fail($"imports operator set domain '{opset.Domain}' more than once");
+            }
+
+            if (opset.Version < 1)
+            {
+                throw Fail($"imports operator set domain '{opset.Domain}' with version {opset.Version}");
+            }
+        }
+    }
+
+    private void ValidateUniqueKeys(IEnumerable<StringStringEntryProto> entries, string where)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            if (!keys.Add(entry.Key))
+            {
+                throw Fail($"has key '{entry.Key}' twice in {where}");
+            }
+        }
+    }
+
+    private void ValidateGraph(GraphProto graph, string where, Scope? outer)
+    {
+        // Every name this graph defines, with what defines it (for duplicate messages).
+        var producers = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < graph.Input.Count; i++)
+        {
+            var name = graph.Input[i].Name;
             if (string.IsNullOrEmpty(name))
-                return;
-            if (produced.TryGetValue(name, out var first))
-                throw new OnnxFormatException(source, $"tensor '{name}' is produced twice (by {first} and by {by}).");
-            produced[name] = by;
+            {
+                throw Fail($"{where}: graph input #{i} has no name");
+            }
+
+            if (!producers.TryAdd(name, "a graph input"))
+            {
+                throw Fail($"{where}: graph input '{name}' is listed twice");
+            }
         }
 
-        var inputNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var input in graph.Input)
+        var initializers = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < graph.Initializer.Count; i++)
         {
-            if (string.IsNullOrEmpty(input.Name))
-                throw new OnnxFormatException(source, $"graph '{graph.Name}' has an input with no name.");
-            if (!inputNames.Add(input.Name))
-                throw new OnnxFormatException(source, $"graph input '{input.Name}' is listed twice.");
+            var tensor = graph.Initializer[i];
+            ValidateTensor(tensor, where);
+            AddInitializerName(tensor.Name, i, where, producers, initializers);
         }
 
-        var initializerNames = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var init in graph.Initializer)
+        for (var i = 0; i < graph.SparseInitializer.Count; i++)
         {
-            ValidateTensor(init, source, baseDirectory, "initializer");
-            if (!initializerNames.Add(init.Name))
-                throw new OnnxFormatException(source, $"initializer '{init.Name}' is defined twice.");
+            var sparse = graph.SparseInitializer[i];
+            if (sparse.Values is null)
+            {
+                throw Fail($"{where}: sparse initializer #{i} has no values tensor");
+            }
+
+            ValidateSparse(sparse, where);
+            AddInitializerName(sparse.Values.Name, i, where, producers, initializers);
         }
 
-        // Old IR style lists initializers as graph inputs too: one tensor, one producer.
-        foreach (var name in inputNames)
-            Produce(name, "a graph input");
-        foreach (var name in initializerNames.Where(n => !inputNames.Contains(n)))
-            Produce(name, "an initializer");
-        foreach (var sparse in graph.SparseInitializer)
-        {
-            if (sparse.Values is not null)
-                Produce(sparse.Values.Name, "a sparse initializer");
-        }
-
-        for (int i = 0; i < graph.Node.Count; i++)
+        for (var i = 0; i < graph.Node.Count; i++)
         {
             var node = graph.Node[i];
-            string label = Describe(node, i);
+            var description = Describe(node, i);
             if (string.IsNullOrEmpty(node.OpType))
-                throw new OnnxFormatException(source, $"{label} has no op_type.");
+            {
+                throw Fail($"{where}: {description} has no op_type");
+            }
+
             foreach (var output in node.Output)
-                Produce(output, label);
+            {
+                if (output.Length != 0 && !producers.TryAdd(output, description))
+                {
+                    throw Fail($"{where}: tensor '{output}' is produced twice, by {producers[output]} and by {description}");
+                }
+            }
         }
 
-        var visible = new HashSet<string>(produced.Keys, StringComparer.Ordinal);
-        if (outerScope is not null)
-            visible.UnionWith(outerScope);
+        var scope = new Scope(producers, outer);
+        ValidateNodes(graph.Node, where, scope);
 
-        for (int i = 0; i < graph.Node.Count; i++)
+        for (var i = 0; i < graph.Output.Count; i++)
         {
-            var node = graph.Node[i];
-            string label = Describe(node, i);
+            var name = graph.Output[i].Name;
+            if (string.IsNullOrEmpty(name))
+            {
+                throw Fail($"{where}: graph output #{i} has no name");
+            }
+
+            if (!scope.Contains(name))
+            {
+                throw Fail($"{where}: graph output '{name}' is produced by no node, graph input or initializer");
+            }
+        }
+    }
+
+    private void AddInitializerName(
+        string name, int index, string where, Dictionary<string, string> producers, HashSet<string> initializers)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            throw Fail($"{where}: initializer #{index} has no name");
+        }
+
+        if (!initializers.Add(name))
+        {
+            throw Fail($"{where}: initializer '{name}' is defined twice");
+        }
+
+        // Before IR version 4, initializers were also listed as graph inputs; that pairing is not a duplicate.
+        producers.TryAdd(name, "an initializer");
+    }
+
+    private void ValidateFunction(FunctionProto function)
+    {
+        var where = $"function '{function.Domain}:{function.Name}'";
+        var producers = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var input in function.Input)
+        {
+            if (input.Length != 0 && !producers.TryAdd(input, "a function input"))
+            {
+                throw Fail($"{where}: input '{input}' is listed twice");
+            }
+        }
+
+        for (var i = 0; i < function.Node.Count; i++)
+        {
+            var node = function.Node[i];
+            var description = Describe(node, i);
+            if (string.IsNullOrEmpty(node.OpType))
+            {
+                throw Fail($"{where}: {description} has no op_type");
+            }
+
+            foreach (var output in node.Output)
+            {
+                if (output.Length != 0 && !producers.TryAdd(output, description))
+                {
+                    throw Fail($"{where}: tensor '{output}' is produced twice, by {producers[output]} and by {description}");
+                }
+            }
+        }
+
+        var scope = new Scope(producers, null);
+        ValidateNodes(function.Node, where, scope);
+        foreach (var output in function.Output)
+        {
+            if (!scope.Contains(output))
+            {
+                throw Fail($"{where}: output '{output}' is produced by no node or function input");
+            }
+        }
+    }
+
+    private void ValidateNodes(IList<NodeProto> nodes, string where, Scope scope)
+    {
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            var node = nodes[i];
+            var description = Describe(node, i);
             foreach (var input in node.Input)
             {
-                if (input.Length > 0 && !visible.Contains(input))
-                    throw new OnnxFormatException(source, $"{label} reads tensor '{input}', which no node, initializer or graph input produces.");
+                // "" is an absent optional input.
+                if (input.Length != 0 && !scope.Contains(input))
+                {
+                    throw Fail($"{where}: {description} reads '{input}', which no node, graph input or initializer produces");
+                }
             }
 
-            foreach (var attr in node.Attribute)
+            foreach (var attribute in node.Attribute)
             {
-                if (attr.T is not null)
-                    ValidateTensor(attr.T, source, baseDirectory, $"attribute '{attr.Name}' of {label}");
-                foreach (var t in attr.Tensors)
-                    ValidateTensor(t, source, baseDirectory, $"attribute '{attr.Name}' of {label}");
-                if (attr.G is not null)
-                    ValidateGraph(attr.G, source, baseDirectory, visible, functions);
-                foreach (var g in attr.Graphs)
-                    ValidateGraph(g, source, baseDirectory, visible, functions);
+                var attributeWhere = $"{where}, {description} attribute '{attribute.Name}'";
+                if (attribute.T is not null)
+                {
+                    ValidateTensor(attribute.T, attributeWhere);
+                }
+
+                foreach (var tensor in attribute.Tensors)
+                {
+                    ValidateTensor(tensor, attributeWhere);
+                }
+
+                if (attribute.SparseTensor is not null)
+                {
+                    ValidateSparse(attribute.SparseTensor, attributeWhere);
+                }
+
+                foreach (var sparse in attribute.SparseTensors)
+                {
+                    ValidateSparse(sparse, attributeWhere);
+                }
+
+                // Subgraphs may read any name of the enclosing graphs.
+                if (attribute.G is not null)
+                {
+                    ValidateGraph(attribute.G, attributeWhere, scope);
+                }
+
+                foreach (var graph in attribute.Graphs)
+                {
+                    ValidateGraph(graph, attributeWhere, scope);
+                }
             }
         }
+    }
 
-        foreach (var output in graph.Output)
+    private void ValidateSparse(SparseTensorProto sparse, string where)
+    {
+        if (sparse.Values is not null)
         {
-            if (string.IsNullOrEmpty(output.Name) || !visible.Contains(output.Name))
-                throw new OnnxFormatException(source, $"graph output '{output.Name}' is not produced by any node, initializer or input.");
+            ValidateTensor(sparse.Values, where);
+        }
+
+        if (sparse.Indices is not null)
+        {
+            ValidateTensor(sparse.Indices, where);
+        }
+    }
+
+    /// <summary>Checks data_type, dims and that the data (raw, typed or external) has exactly the size the dims need.</summary>
+    private void ValidateTensor(TensorProto tensor, string where)
+    {
+        var dataType = tensor.DataType;
+        if (!TensorLayout.IsKnown(dataType))
+        {
+            throw FailTensor(tensor, where, $"has unknown data_type {dataType}");
+        }
+
+        var count = TensorLayout.TryGetElementCount(tensor.Dims, out var dimsError);
+        if (count is null)
+        {
+            throw FailTensor(tensor, where, dimsError!);
+        }
+
+        if (tensor.Segment is not null)
+        {
+            // A segment holds only part of a tensor, so its data cannot be checked against the full dims.
+            return;
+        }
+
+        var typeName = TensorLayout.Name(dataType);
+        var shape = $"dims {TensorLayout.FormatDims(tensor.Dims)} of {typeName}";
+        if (TensorLayout.IsExternal(tensor))
+        {
+            if (dataType == TensorLayout.String)
+            {
+                throw FailTensor(tensor, where, "is a STRING tensor with external data, which ONNX does not allow");
+            }
+
+            var segment = _externalData.Resolve(tensor);
+            var needed = TensorLayout.RawByteCount(dataType, count.Value);
+            if (segment.Length != needed)
+            {
+                throw FailTensor(tensor, where, $"has {segment.Length} bytes of external data, but {shape} need {TensorLayout.FormatCount(needed)}");
+            }
+
+            return;
+        }
+
+        var typedFields = TensorLayout.NonEmptyTypedFields(tensor);
+        if (tensor.HasRawData)
+        {
+            if (dataType == TensorLayout.String)
+            {
+                throw FailTensor(tensor, where, "is a STRING tensor with raw_data; strings must be in string_data");
+            }
+
+            if (typedFields.Count > 0)
+            {
+                throw FailTensor(tensor, where, $"has both raw_data and {TensorLayout.Name(typedFields[0])}");
+            }
+
+            var needed = TensorLayout.RawByteCount(dataType, count.Value);
+            if (tensor.RawData.Length != needed)
+            {
+                throw FailTensor(tensor, where, $"has {tensor.RawData.Length} bytes of raw_data, but {shape} need {TensorLayout.FormatCount(needed)}");
+            }
+
+            return;
+        }
+
+        if (typedFields.Count == 0)
+        {
+            if (count.Value != 0)
+            {
+                throw FailTensor(tensor, where, $"has no data, but {shape} hold {count.Value} elements");
+            }
+
+            return;
+        }
+
+        if (typedFields.Count > 1)
+        {
+            throw FailTensor(tensor, where, $"has data in both {TensorLayout.Name(typedFields[0])} and {TensorLayout.Name(typedFields[1])}");
+        }
+
+        var field = typedFields[0];
+        var expectedField = TensorLayout.FieldFor(dataType);
+        if (field != expectedField)
+        {
+            throw FailTensor(tensor, where, $"is {typeName} but has its data in {TensorLayout.Name(field)}; {typeName} uses {TensorLayout.Name(expectedField)}");
+        }
+
+        var values = TensorLayout.Count(tensor, field);
+        var neededValues = TensorLayout.TypedValueCount(dataType, count.Value);
+        if (values != neededValues)
+        {
+            throw FailTensor(tensor, where, $"has {values} values in {TensorLayout.Name(field)}, but {shape} need {TensorLayout.FormatCount(neededValues)}");
         }
     }
 
     private static string Describe(NodeProto node, int index) =>
         string.IsNullOrEmpty(node.Name) ? $"node #{index} ({node.OpType})" : $"node '{node.Name}' ({node.OpType})";
 
-    /// <summary>Checks that a tensor's data matches its type and dims.</summary>
-    public static void ValidateTensor(TensorProto t, string source, string? baseDirectory, string role)
+    private OnnxFormatException FailTensor(TensorProto tensor, string where, string problem) =>
+        Fail($"{where}: tensor '{tensor.Name}' {problem}");
+
+    private OnnxFormatException Fail(string problem) => OnnxFormatException.For(_modelName, problem);
+
+    /// <summary>The names visible in a graph: its own, then those of the enclosing graphs.</summary>
+    private sealed class Scope(Dictionary<string, string> names, Scope? outer)
     {
-        string what = $"{role} '{t.Name}'";
-        if (ElementSizeUnknown(t.DataType))
-            throw new OnnxFormatException(source, $"{what} has unknown data_type {t.DataType}.");
-        long? count = TensorLayout.ElementCount(t.Dims);
-        if (count is null)
-            throw new OnnxFormatException(source, $"{what} has invalid dims [{string.Join(", ", t.Dims)}] (negative or too large).");
-
-        if (t.Segment is not null)
-            return; // segmented tensors split data across messages; nothing to check per message.
-
-        if (ExternalDataReference.IsExternal(t))
+        internal bool Contains(string name)
         {
-            var ext = ExternalDataReference.Parse(t, source);
-            long? expected = TensorLayout.RawByteLength(t.DataType, count.Value);
-            if (ext.Length is long len && expected is long exp && len != exp)
-                throw new OnnxFormatException(source, $"{what} has external length {len} bytes but dims [{string.Join(", ", t.Dims)}] need {exp}.");
-            if (baseDirectory is null)
-                return; // checked when the data is read
-            string path = ext.Resolve(baseDirectory, source, t.Name);
-            if (!File.Exists(path))
-                throw new OnnxFormatException(source, $"{what} reads external data file '{ext.Location}', which does not exist.");
-            long fileLength = new FileInfo(path).Length;
-            long need = ext.Length ?? expected ?? 0;
-            if (ext.Offset > fileLength || need > fileLength - ext.Offset)
-                throw new OnnxFormatException(source, $"{what} reads {need} bytes at offset {ext.Offset} of '{ext.Location}', past its end ({fileLength} bytes).");
-            return;
+            for (var scope = this; scope is not null; scope = scope.Outer)
+            {
+                if (scope.Names.ContainsKey(name))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
-        if (t.HasRawData)
-        {
-            long? expected = TensorLayout.RawByteLength(t.DataType, count.Value);
-            if (expected is null)
-                throw new OnnxFormatException(source, $"{what} of type {t.DataType} cannot use raw_data.");
-            if (t.RawData.Length != expected)
-                throw new OnnxFormatException(source, $"{what} has {t.RawData.Length} bytes of raw_data but dims [{string.Join(", ", t.Dims)}] need {expected}.");
-            return;
-        }
+        private Dictionary<string, string> Names { get; } = names;
 
-        var (field, have) = TensorLayout.TypedFieldCount(t, count.Value);
-        if (have != count.Value && !(have == 0 && count.Value == 0))
-            throw new OnnxFormatException(source, $"{what} has {have} values in {field} but dims [{string.Join(", ", t.Dims)}] need {count.Value}.");
+        private Scope? Outer { get; } = outer;
     }
-
-    private static bool ElementSizeUnknown(int dataType) => dataType == 0 || TensorLayout.ElementSize(dataType, out _) < 0;
 }

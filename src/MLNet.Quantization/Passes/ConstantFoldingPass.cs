@@ -69,7 +69,7 @@ internal static class ConstantFoldingPass
         {
             var tensor = graph.Initializers[name];
             var proto = tensor.Proto.Clone();
-            if (Onnx.ExternalDataReference.IsExternal(proto))
+            if (Onnx.TensorLayout.IsExternal(proto))
             {
                 var raw = tensor.RawBytes();
                 proto.ExternalData.Clear();

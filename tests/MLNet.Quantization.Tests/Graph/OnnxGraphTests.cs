@@ -9,8 +9,10 @@ namespace MLNet.Quantization.Tests.Graph;
 [TestClass]
 public sealed class OnnxGraphTests
 {
+    public static IEnumerable<object[]> Models => TestPaths.SharedModels.Select(m => new object[] { m });
+
     [TestMethod]
-    [DynamicData(nameof(Onnx.OnnxModelRoundTripTests.Models), typeof(Onnx.OnnxModelRoundTripTests))]
+    [DynamicData(nameof(Models))]
     public void UneditedGraphRoundTripsByteForByte(string name)
     {
         byte[] original = File.ReadAllBytes(TestPaths.Model(name));
