@@ -3,17 +3,21 @@ using MLNet.Quantization.Numerics;
 namespace MLNet.Quantization.Observers;
 
 /// <summary>
-/// Tracks the running minimum and maximum of a tensor, as PyTorch's <c>MinMaxObserver</c>; per-tensor qparams.
+/// Tracks the running minimum and maximum of a tensor, as PyTorch's <c>MinMaxObserver</c>; per-tensor qparams,
+/// affine or symmetric. Non-finite values are ignored.
 /// </summary>
 public class MinMaxObserver : Observer
 {
-    /// <summary>Creates the observer; the scheme must be per tensor.</summary>
+    /// <summary>Creates the observer.</summary>
+    /// <param name="options">Settings; the scheme must be per tensor. Defaults to uint8 per-tensor affine.</param>
+    /// <exception cref="ArgumentException">A per-channel scheme, an invalid custom range, or symmetric uint8 with
+    /// <see cref="ObserverOptions.ReduceRange"/> (PyTorch: "Cannot reduce range for symmetric quantization for quint8").</exception>
     public MinMaxObserver(ObserverOptions? options = null)
         : base(options ?? new ObserverOptions())
     {
         if (Options.QScheme.IsPerChannel())
             throw new ArgumentException($"{GetType().Name} is per tensor; use a per-channel observer for {Options.QScheme}.", nameof(options));
-        _ = QParamsCalculator.QuantRange(Options);
+        CheckOptions(Options);
     }
 
     /// <summary>The smallest finite value seen (+Inf before any).</summary>
@@ -29,12 +33,11 @@ public class MinMaxObserver : Observer
     public override void Observe(ReadOnlySpan<float> values, ReadOnlySpan<int> shape)
     {
         CheckShape(values.Length, shape);
-        if (!FiniteRange.TryGet(values, out float min, out float max))
-            return;
-        Update(min, max);
+        if (FiniteRange.TryGet(values, out float min, out float max))
+            Update(min, max);
     }
 
-    /// <summary>Folds one batch's range into the running range.</summary>
+    /// <summary>Folds one batch's finite range into the running range; only called for batches with a finite value.</summary>
     protected virtual void Update(float batchMin, float batchMax)
     {
         Min = MathF.Min(Min, batchMin);
@@ -52,8 +55,17 @@ public class MinMaxObserver : Observer
     }
 
     /// <inheritdoc />
+    /// <remarks>Scale 1 and zero point 0 (PyTorch's default) when nothing finite was observed.</remarks>
     public override QParams CalculateQParams() => QParamsCalculator.Calculate(Min, Max, Options);
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new MinMaxObserver(Options);
+
+    /// <summary>PyTorch's min/max observer checks: a valid quantized range, and no reduced range for symmetric uint8.</summary>
+    internal static void CheckOptions(ObserverOptions options)
+    {
+        _ = QParamsCalculator.QuantRange(options);
+        if (options.QScheme.IsSymmetric() && options.ReduceRange && options.DataType == QuantDataType.UInt8)
+            throw new ArgumentException("Cannot reduce range for symmetric quantization for uint8 (PyTorch raises NotImplementedError).", nameof(options));
+    }
 }

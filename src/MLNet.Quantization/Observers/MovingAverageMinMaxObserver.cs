@@ -4,21 +4,21 @@ namespace MLNet.Quantization.Observers;
 
 /// <summary>
 /// Tracks an exponential moving average of each batch's min and max, as PyTorch's <c>MovingAverageMinMaxObserver</c>:
-/// the first batch sets the range, later ones move it by <c>m ← m + c · (batch − m)</c>.
+/// the first batch sets the range, later ones move it by <c>m ← m + c · (b − m)</c> in float32.
 /// </summary>
 /// <remarks>
-/// Merging is exact in real arithmetic: a sequence B of k batches observed apart (its first batch b₁ set its range directly)
-/// continued after A would have reached <c>m_B + (1 − c)^k · (m_A − b₁)</c>, so the observer keeps b₁ and k.
-/// In float32 the merged and sequential results agree to rounding.
+/// A batch without a finite value is skipped (it does not count as a batch). Merging is exact in real arithmetic: a
+/// sequence B of k batches observed apart, whose first batch b₁ set its range directly, continued after A's range m_A
+/// would have reached <c>m_B + (1 − c)^k · (m_A − b₁)</c>; the observer keeps b₁ and k to apply that. The merged and
+/// sequential float32 results agree to rounding, not bit for bit.
 /// </remarks>
 public sealed class MovingAverageMinMaxObserver : MinMaxObserver
 {
     private float _firstMin, _firstMax;
-    private long _batches;
 
     /// <summary>Creates the observer.</summary>
-    /// <param name="options">Common observer options (per tensor).</param>
-    /// <param name="averagingConstant">c in (0, 1]; PyTorch's default is 0.01.</param>
+    /// <param name="options">Settings; the scheme must be per tensor.</param>
+    /// <param name="averagingConstant">c in (0, 1]; PyTorch's default is 0.01 (1 keeps only the last batch).</param>
     public MovingAverageMinMaxObserver(ObserverOptions? options = null, float averagingConstant = 0.01f)
         : base(options)
     {
@@ -30,21 +30,25 @@ public sealed class MovingAverageMinMaxObserver : MinMaxObserver
     /// <summary>The averaging constant c.</summary>
     public float AveragingConstant { get; }
 
+    /// <summary>How many batches with a finite value have been folded in.</summary>
+    public long BatchCount { get; private set; }
+
     /// <inheritdoc />
     protected override void Update(float batchMin, float batchMax)
     {
-        if (_batches == 0)
+        if (BatchCount == 0)
         {
             Min = _firstMin = batchMin;
             Max = _firstMax = batchMax;
         }
         else
         {
-            Min += AveragingConstant * (batchMin - Min);
-            Max += AveragingConstant * (batchMax - Max);
+            // PyTorch: min_val + averaging_constant * (min_val_cur - min_val), each operation rounded to float32.
+            Min = Min + AveragingConstant * (batchMin - Min);
+            Max = Max + AveragingConstant * (batchMax - Max);
         }
 
-        _batches++;
+        BatchCount++;
     }
 
     /// <inheritdoc />
@@ -52,19 +56,19 @@ public sealed class MovingAverageMinMaxObserver : MinMaxObserver
     {
         var o = CheckMergeable<MovingAverageMinMaxObserver>(other);
         if (o.AveragingConstant != AveragingConstant)
-            throw new ArgumentException("Cannot merge moving-average observers with different averaging constants.", nameof(other));
-        if (o._batches == 0)
+            throw new ArgumentException($"Cannot merge moving-average observers with averaging constants {o.AveragingConstant} and {AveragingConstant}.", nameof(other));
+        if (o.BatchCount == 0)
             return;
-        if (_batches == 0)
+        if (BatchCount == 0)
         {
-            (Min, Max, _firstMin, _firstMax, _batches) = (o.Min, o.Max, o._firstMin, o._firstMax, o._batches);
+            (Min, Max, _firstMin, _firstMax, BatchCount) = (o.Min, o.Max, o._firstMin, o._firstMax, o.BatchCount);
             return;
         }
 
-        double decay = Math.Pow(1.0 - AveragingConstant, o._batches);
+        double decay = Math.Pow(1.0 - AveragingConstant, o.BatchCount);
         Min = (float)(o.Min + decay * ((double)Min - o._firstMin));
         Max = (float)(o.Max + decay * ((double)Max - o._firstMax));
-        _batches += o._batches;
+        BatchCount += o.BatchCount;
     }
 
     /// <inheritdoc />

@@ -1,16 +1,21 @@
 namespace MLNet.Quantization.Observers;
 
 /// <summary>
-/// Per-channel exponential moving average of min and max, as PyTorch's <c>MovingAveragePerChannelMinMaxObserver</c>.
-/// Merging follows <see cref="MovingAverageMinMaxObserver"/>'s rule per channel.
+/// Per-channel exponential moving average of min and max, as PyTorch's <c>MovingAveragePerChannelMinMaxObserver</c>:
+/// each channel's first batch sets its range, later ones move it by <c>m ← m + c · (b − m)</c> in float32.
 /// </summary>
+/// <remarks>
+/// Each channel averages only the batches in which it had a finite value, and keeps its own first value and batch
+/// count, so merging follows <see cref="MovingAverageMinMaxObserver"/>'s exact rule channel by channel
+/// (<c>m = m_B + (1 − c)^k · (m_A − b₁)</c>), equal to sequential observation up to float32 rounding.
+/// </remarks>
 public sealed class MovingAveragePerChannelMinMaxObserver : PerChannelMinMaxObserver
 {
     private float[]? _firstMin, _firstMax;
-    private long _batches;
+    private long[]? _batches;
 
     /// <summary>Creates the observer.</summary>
-    /// <param name="options">Common observer options (per channel).</param>
+    /// <param name="options">Settings; the scheme must be per channel.</param>
     /// <param name="averagingConstant">c in (0, 1]; PyTorch's default is 0.01.</param>
     public MovingAveragePerChannelMinMaxObserver(ObserverOptions? options = null, float averagingConstant = 0.01f)
         : base(options)
@@ -23,26 +28,30 @@ public sealed class MovingAveragePerChannelMinMaxObserver : PerChannelMinMaxObse
     /// <summary>The averaging constant c.</summary>
     public float AveragingConstant { get; }
 
-    /// <inheritdoc />
-    protected override void Update(float[] batchMin, float[] batchMax)
-    {
-        if (_batches == 0 || Mins is null || Maxs is null)
-        {
-            Mins = batchMin;
-            Maxs = batchMax;
-            _firstMin = (float[])batchMin.Clone();
-            _firstMax = (float[])batchMax.Clone();
-        }
-        else
-        {
-            for (int c = 0; c < Mins.Length; c++)
-            {
-                Mins[c] += AveragingConstant * (batchMin[c] - Mins[c]);
-                Maxs[c] += AveragingConstant * (batchMax[c] - Maxs[c]);
-            }
-        }
+    /// <summary>Per channel, how many batches had a finite value in it; null before the first batch.</summary>
+    public IReadOnlyList<long>? BatchCounts => _batches;
 
-        _batches++;
+    private protected override void Update(float[] batchMin, float[] batchMax)
+    {
+        if (MinValues is null || MaxValues is null || _batches is null)
+            Allocate(batchMin.Length);
+        for (int c = 0; c < batchMin.Length; c++)
+        {
+            if (!(batchMin[c] <= batchMax[c]))
+                continue; // nothing finite in this channel this batch
+            if (_batches![c] == 0)
+            {
+                MinValues![c] = _firstMin![c] = batchMin[c];
+                MaxValues![c] = _firstMax![c] = batchMax[c];
+            }
+            else
+            {
+                MinValues![c] = MinValues[c] + AveragingConstant * (batchMin[c] - MinValues[c]);
+                MaxValues![c] = MaxValues[c] + AveragingConstant * (batchMax[c] - MaxValues[c]);
+            }
+
+            _batches[c]++;
+        }
     }
 
     /// <inheritdoc />
@@ -50,30 +59,44 @@ public sealed class MovingAveragePerChannelMinMaxObserver : PerChannelMinMaxObse
     {
         var o = CheckMergeable<MovingAveragePerChannelMinMaxObserver>(other);
         if (o.AveragingConstant != AveragingConstant)
-            throw new ArgumentException("Cannot merge moving-average observers with different averaging constants.", nameof(other));
-        if (o._batches == 0 || o.Mins is null || o.Maxs is null)
+            throw new ArgumentException($"Cannot merge moving-average observers with averaging constants {o.AveragingConstant} and {AveragingConstant}.", nameof(other));
+        if (o._batches is null)
             return;
-        CheckChannels(o.Mins);
-        if (_batches == 0 || Mins is null || Maxs is null)
+        CheckSameChannels(o);
+        if (_batches is null)
+            Allocate(o._batches.Length);
+        for (int c = 0; c < _batches!.Length; c++)
         {
-            Mins = (float[])o.Mins.Clone();
-            Maxs = (float[])o.Maxs!.Clone();
-            _firstMin = (float[])o._firstMin!.Clone();
-            _firstMax = (float[])o._firstMax!.Clone();
-            _batches = o._batches;
-            return;
-        }
+            long k = o._batches[c];
+            if (k == 0)
+                continue;
+            if (_batches[c] == 0)
+            {
+                (MinValues![c], MaxValues![c]) = (o.MinValues![c], o.MaxValues![c]);
+                (_firstMin![c], _firstMax![c]) = (o._firstMin![c], o._firstMax![c]);
+            }
+            else
+            {
+                double decay = Math.Pow(1.0 - AveragingConstant, k);
+                MinValues![c] = (float)(o.MinValues![c] + decay * ((double)MinValues[c] - o._firstMin![c]));
+                MaxValues![c] = (float)(o.MaxValues![c] + decay * ((double)MaxValues[c] - o._firstMax![c]));
+            }
 
-        double decay = Math.Pow(1.0 - AveragingConstant, o._batches);
-        for (int c = 0; c < Mins.Length; c++)
-        {
-            Mins[c] = (float)(o.Mins[c] + decay * ((double)Mins[c] - o._firstMin![c]));
-            Maxs[c] = (float)(o.Maxs[c] + decay * ((double)Maxs[c] - o._firstMax![c]));
+            _batches[c] += k;
         }
-
-        _batches += o._batches;
     }
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new MovingAveragePerChannelMinMaxObserver(Options, AveragingConstant);
+
+    private void Allocate(int channels)
+    {
+        MinValues = new float[channels];
+        MaxValues = new float[channels];
+        MinValues.AsSpan().Fill(float.PositiveInfinity);
+        MaxValues.AsSpan().Fill(float.NegativeInfinity);
+        _firstMin = new float[channels];
+        _firstMax = new float[channels];
+        _batches = new long[channels];
+    }
 }

@@ -3,100 +3,119 @@ using MLNet.Quantization.Numerics;
 namespace MLNet.Quantization.Observers;
 
 /// <summary>
-/// Tracks the minimum and maximum of each channel along <see cref="ObserverOptions.ChannelAxis"/>, as PyTorch's
-/// <c>PerChannelMinMaxObserver</c>; per-channel qparams.
+/// Tracks the minimum and maximum of each channel along <see cref="ObserverOptions.ChannelAxis"/>, reducing over every
+/// other axis, as PyTorch's <c>PerChannelMinMaxObserver</c>; per-channel qparams. Non-finite values are ignored.
 /// </summary>
+/// <remarks>
+/// Every batch must have the same channel count. Before any batch the channel count is unknown and
+/// <see cref="CalculateQParams"/> returns PyTorch's default, per-tensor scale 1 and zero point 0; a channel that saw no
+/// finite value gets scale 1 and zero point 0 (PyTorch would fail on it).
+/// </remarks>
 public class PerChannelMinMaxObserver : Observer
 {
-    /// <summary>Creates the observer; the scheme must be per channel.</summary>
+    /// <summary>Running per-channel minimums (+Inf where a channel saw nothing finite); null before the first batch.</summary>
+    private protected float[]? MinValues;
+
+    /// <summary>Running per-channel maximums (−Inf where a channel saw nothing finite); null before the first batch.</summary>
+    private protected float[]? MaxValues;
+
+    /// <summary>Creates the observer.</summary>
+    /// <param name="options">Settings; the scheme must be per channel. Defaults to PyTorch's: uint8 per-channel affine on axis 0.</param>
     public PerChannelMinMaxObserver(ObserverOptions? options = null)
-        : base(options ?? new ObserverOptions(QuantDataType.Int8, QScheme.PerChannelSymmetric))
+        : base(options ?? new ObserverOptions(QuantDataType.UInt8, QScheme.PerChannelAffine))
     {
         if (!Options.QScheme.IsPerChannel())
             throw new ArgumentException($"{GetType().Name} is per channel; {Options.QScheme} is not.", nameof(options));
-        _ = QParamsCalculator.QuantRange(Options);
+        MinMaxObserver.CheckOptions(Options);
     }
 
     /// <summary>Per-channel minimums (+Inf where a channel has seen nothing finite); null before the first batch.</summary>
-    public float[]? Mins { get; protected set; }
+    public IReadOnlyList<float>? Mins => MinValues;
 
     /// <summary>Per-channel maximums (−Inf where a channel has seen nothing finite); null before the first batch.</summary>
-    public float[]? Maxs { get; protected set; }
+    public IReadOnlyList<float>? Maxs => MaxValues;
+
+    /// <summary>The number of channels, fixed by the first batch; 0 before it.</summary>
+    public int ChannelCount => MinValues?.Length ?? 0;
 
     /// <inheritdoc />
-    public override bool HasObservations => Mins is not null && Mins.AsSpan().IndexOfAnyExcept(float.PositiveInfinity) >= 0;
+    public override bool HasObservations
+    {
+        get
+        {
+            if (MinValues is null || MaxValues is null)
+                return false;
+            for (int c = 0; c < MinValues.Length; c++)
+            {
+                if (MinValues[c] <= MaxValues[c])
+                    return true;
+            }
+
+            return false;
+        }
+    }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">The channel axis is outside the tensor, or the channel count differs from earlier batches.</exception>
     public override void Observe(ReadOnlySpan<float> values, ReadOnlySpan<int> shape)
     {
         CheckShape(values.Length, shape);
         int axis = Options.ChannelAxis < 0 ? Options.ChannelAxis + shape.Length : Options.ChannelAxis;
         if (axis < 0 || axis >= shape.Length)
             throw new ArgumentException($"Channel axis {Options.ChannelAxis} is outside a tensor of rank {shape.Length}.", nameof(shape));
+        if (values.IsEmpty)
+            return; // PyTorch returns early on an empty tensor
         int channels = shape[axis];
-        if (Mins is not null && Mins.Length != channels)
-            throw new ArgumentException($"The observer has seen {Mins.Length} channels; this tensor has {channels} on axis {axis}.", nameof(shape));
+        if (MinValues is not null && MinValues.Length != channels)
+            throw new ArgumentException($"This tensor has {channels} channels on axis {axis}, but the observer has seen {MinValues.Length}.", nameof(shape));
 
         var (outer, _, inner) = QuantizeKernels.ChannelLayout(values.Length, shape, axis, channels);
         var batchMin = new float[channels];
         var batchMax = new float[channels];
-        batchMin.AsSpan().Fill(float.PositiveInfinity);
-        batchMax.AsSpan().Fill(float.NegativeInfinity);
-        for (int o = 0; o < outer; o++)
-        {
-            for (int c = 0; c < channels; c++)
-            {
-                if (FiniteRange.TryGet(values.Slice((o * channels + c) * inner, inner), out float mn, out float mx))
-                {
-                    batchMin[c] = MathF.Min(batchMin[c], mn);
-                    batchMax[c] = MathF.Max(batchMax[c], mx);
-                }
-            }
-        }
-
+        FiniteRange.PerChannel(values, outer, channels, inner, batchMin, batchMax);
         Update(batchMin, batchMax);
     }
 
-    /// <summary>Folds one batch's per-channel ranges into the running ranges.</summary>
-    protected virtual void Update(float[] batchMin, float[] batchMax)
+    /// <summary>Folds one batch's per-channel ranges (+Inf/−Inf for channels without a finite value) into the running ranges.</summary>
+    private protected virtual void Update(float[] batchMin, float[] batchMax)
     {
-        if (Mins is null || Maxs is null)
+        if (MinValues is null || MaxValues is null)
         {
-            Mins = batchMin;
-            Maxs = batchMax;
+            (MinValues, MaxValues) = (batchMin, batchMax);
             return;
         }
 
-        for (int c = 0; c < Mins.Length; c++)
+        for (int c = 0; c < MinValues.Length; c++)
         {
-            Mins[c] = MathF.Min(Mins[c], batchMin[c]);
-            Maxs[c] = MathF.Max(Maxs[c], batchMax[c]);
+            MinValues[c] = MathF.Min(MinValues[c], batchMin[c]);
+            MaxValues[c] = MathF.Max(MaxValues[c], batchMax[c]);
         }
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException">The observers saw different channel counts.</exception>
     public override void Merge(Observer other)
     {
         var o = CheckMergeable<PerChannelMinMaxObserver>(other);
-        if (o.Mins is null || o.Maxs is null)
+        if (o.MinValues is null || o.MaxValues is null)
             return;
-        CheckChannels(o.Mins);
-        Update((float[])o.Mins.Clone(), (float[])o.Maxs.Clone());
+        CheckSameChannels(o);
+        Update((float[])o.MinValues.Clone(), (float[])o.MaxValues.Clone());
     }
 
-    /// <summary>Checks that a merged observer has as many channels as this one.</summary>
-    protected void CheckChannels(float[] other)
+    /// <summary>Throws unless a merged observer has as many channels as this one (or this one has none yet).</summary>
+    private protected void CheckSameChannels(PerChannelMinMaxObserver other)
     {
-        if (Mins is not null && Mins.Length != other.Length)
-            throw new ArgumentException($"Cannot merge {other.Length} channels into {Mins.Length}.");
+        if (MinValues is not null && other.MinValues is not null && MinValues.Length != other.MinValues.Length)
+            throw new ArgumentException($"Cannot merge an observer of {other.MinValues.Length} channels into one of {MinValues.Length}.", nameof(other));
     }
 
     /// <inheritdoc />
     public override QParams CalculateQParams()
     {
-        if (Mins is null || Maxs is null)
-            throw new InvalidOperationException("The per-channel observer has seen no tensor, so the channel count is unknown.");
-        return QParamsCalculator.CalculatePerChannel(Mins, Maxs, Options);
+        if (MinValues is null || MaxValues is null)
+            return QParamsCalculator.Calculate(float.PositiveInfinity, float.NegativeInfinity, Options); // PyTorch: tensor([1.0]), tensor([0])
+        return QParamsCalculator.CalculatePerChannel(MinValues, MaxValues, Options);
     }
 
     /// <inheritdoc />

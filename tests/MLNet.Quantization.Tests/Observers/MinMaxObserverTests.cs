@@ -14,10 +14,52 @@ public sealed class MinMaxObserverTests
         o.Observe([-1.0f, 3.0f, 2.0f]);
         Assert.AreEqual(-1f, o.Min);
         Assert.AreEqual(3f, o.Max);
-        // [-1, 3] → scale 4/255, zp round(63.75) = 64
+        // affine uint8 over [-1, 3]: scale = 4/255 = 0.015686275; zp = 0 − round(−1 / 0.015686275) = round(63.75) = 64
         var q = o.CalculateQParams();
         Assert.AreEqual(4f / 255f, q.Scale);
+        Assert.AreEqual(0.015686275f, q.Scale);
         Assert.AreEqual(64, q.ZeroPoint);
+    }
+
+    [TestMethod]
+    public void SymmetricScalesByTheLargerMagnitude()
+    {
+        // [-2.5, 1.0]: scale = max(2.5, 1) / ((127 − (−128)) / 2) = 2.5 / 127.5 = 0.019607844; int8 zp 0, uint8 zp 128
+        var s8 = new MinMaxObserver(new ObserverOptions(QuantDataType.Int8, QScheme.PerTensorSymmetric));
+        s8.Observe([-2.5f, 0.3f, 1.0f]);
+        var q = s8.CalculateQParams();
+        Assert.AreEqual(2.5f / 127.5f, q.Scale);
+        Assert.AreEqual(0.019607844f, q.Scale);
+        Assert.AreEqual(0, q.ZeroPoint);
+        var u8 = new MinMaxObserver(new ObserverOptions(QuantDataType.UInt8, QScheme.PerTensorSymmetric));
+        u8.Observe([-2.5f, 0.3f, 1.0f]);
+        Assert.AreEqual(2.5f / 127.5f, u8.CalculateQParams().Scale);
+        Assert.AreEqual(128, u8.CalculateQParams().ZeroPoint);
+    }
+
+    [TestMethod]
+    public void ReduceRangeUsesSevenBits()
+    {
+        // uint8 reduced to [0, 127] over [-1, 3]: scale = 4/127, zp = round(31.75) = 32
+        var o = new MinMaxObserver(new ObserverOptions(ReduceRange: true));
+        o.Observe([-1f, 3f]);
+        var q = o.CalculateQParams();
+        Assert.AreEqual(4f / 127f, q.Scale);
+        Assert.AreEqual(32, q.ZeroPoint);
+        Assert.AreEqual(127, q.QuantMax);
+    }
+
+    [TestMethod]
+    public void PositiveRangeIsWidenedToZero()
+    {
+        // observed [2, 5] → [0, 5]: scale = 5/255; zp = qmin − round(0) = qmin: 0 for uint8, −128 for int8
+        var u8 = new MinMaxObserver();
+        u8.Observe([2f, 5f, 3f]);
+        Assert.AreEqual(5f / 255f, u8.CalculateQParams().Scale);
+        Assert.AreEqual(0, u8.CalculateQParams().ZeroPoint);
+        var s8 = new MinMaxObserver(new ObserverOptions(QuantDataType.Int8));
+        s8.Observe([2f, 5f, 3f]);
+        Assert.AreEqual(-128, s8.CalculateQParams().ZeroPoint);
     }
 
     [TestMethod]
@@ -27,15 +69,29 @@ public sealed class MinMaxObserverTests
         o.Observe([float.NaN, 2f, float.PositiveInfinity, -0.5f, float.NegativeInfinity]);
         Assert.AreEqual(-0.5f, o.Min);
         Assert.AreEqual(2f, o.Max);
+
+        // a long batch takes the vectorized filtered path: the NaN and infinities never widen the range
+        var big = Enumerable.Range(0, 1000).Select(i => (i % 97) * 0.01f - 0.3f).ToArray(); // range [-0.3, 0.66]
+        big[511] = float.NaN;
+        big[3] = float.NegativeInfinity;
+        big[998] = float.PositiveInfinity;
+        var b = new MinMaxObserver();
+        b.Observe(big);
+        Assert.AreEqual(-0.3f, b.Min);
+        Assert.AreEqual(96 * 0.01f - 0.3f, b.Max);
+
         var onlyNaN = new MinMaxObserver();
-        onlyNaN.Observe([float.NaN, float.NaN]);
+        onlyNaN.Observe([float.NaN, float.PositiveInfinity]);
         Assert.IsFalse(onlyNaN.HasObservations);
+        // nothing finite: PyTorch's default, scale 1 and zero point 0
         Assert.AreEqual(1f, onlyNaN.CalculateQParams().Scale);
+        Assert.AreEqual(0, onlyNaN.CalculateQParams().ZeroPoint);
     }
 
     [TestMethod]
     public void AllZeroTensorGivesEpsScale()
     {
+        // [0, 0]: scale = max(0 / 255, eps) = eps = 2^-12 = 0.000244140625; zp = 0 − round(0) = 0
         var o = new MinMaxObserver(new ObserverOptions(Eps: 1f / 4096f));
         o.Observe(new float[100]);
         var q = o.CalculateQParams();
@@ -55,150 +111,36 @@ public sealed class MinMaxObserverTests
         var ob = new MinMaxObserver();
         ob.Observe(b);
         oa.Merge(ob);
+        oa.Merge(new MinMaxObserver()); // an empty observer changes nothing
         Assert.AreEqual(seq.Min, oa.Min);
         Assert.AreEqual(seq.Max, oa.Max);
-        Assert.AreEqual(seq.CalculateQParams().Scale, oa.CalculateQParams().Scale);
+        Assert.AreEqual(-2f, oa.Min);
+        Assert.AreEqual(5f, oa.Max);
+        var empty = new MinMaxObserver();
+        empty.Merge(oa);
+        Assert.AreEqual(-2f, empty.Min);
         Assert.ThrowsExactly<ArgumentException>(() => oa.Merge(new MinMaxObserver(new ObserverOptions(QuantDataType.Int8))));
         Assert.ThrowsExactly<ArgumentException>(() => oa.Merge(new PlaceholderObserver()));
+        Assert.ThrowsExactly<ArgumentException>(() => oa.Merge(new MovingAverageMinMaxObserver()));
     }
 
     [TestMethod]
-    public void ShapeMustMatchValues() =>
+    public void InvalidSettingsAreRejected()
+    {
+        Assert.ThrowsExactly<ArgumentException>(() => new MinMaxObserver(new ObserverOptions(QScheme: QScheme.PerChannelAffine)));
+        // PyTorch: "Cannot reduce range for symmetric quantization for quint8"
+        Assert.ThrowsExactly<ArgumentException>(() => new MinMaxObserver(new ObserverOptions(QuantDataType.UInt8, QScheme.PerTensorSymmetric, ReduceRange: true)));
         Assert.ThrowsExactly<ArgumentException>(() => new MinMaxObserver().Observe(new float[5], [2, 3]));
-}
-
-[TestClass]
-public sealed class MovingAverageMinMaxObserverTests
-{
-    [TestMethod]
-    public void FirstBatchSetsRangeThenAverages()
-    {
-        var o = new MovingAverageMinMaxObserver();
-        o.Observe([-1f, 1f]);
-        o.Observe([-3f, 11f]);
-        // min = -1 + 0.01 * (-3 - -1) = -1.02; max = 1 + 0.01 * (11 - 1) = 1.1
-        Assert.AreEqual(-1f + 0.01f * (-3f - -1f), o.Min);
-        Assert.AreEqual(1f + 0.01f * (11f - 1f), o.Max);
-        Assert.AreEqual(-1.02f, o.Min, 1e-7f);
-        Assert.AreEqual(1.1f, o.Max, 1e-7f);
     }
 
     [TestMethod]
-    public void MergeEqualsSequentialObservation()
+    public void CreateEmptyKeepsOptionsAndDropsState()
     {
-        var batches = new[] { new[] { -1f, 2f }, new[] { -4f, 0.5f }, new[] { 0f, 8f }, new[] { -2f, 3f }, new[] { -0.5f, 1f } };
-        var seq = new MovingAverageMinMaxObserver(averagingConstant: 0.3f);
-        foreach (var b in batches)
-            seq.Observe(b);
-        var a = new MovingAverageMinMaxObserver(averagingConstant: 0.3f);
-        var rest = new MovingAverageMinMaxObserver(averagingConstant: 0.3f);
-        a.Observe(batches[0]);
-        a.Observe(batches[1]);
-        foreach (var b in batches.Skip(2))
-            rest.Observe(b);
-        a.Merge(rest);
-        // exact in real arithmetic; float32 rounding differs by a few ulps
-        Assert.AreEqual(seq.Min, a.Min, 1e-5f);
-        Assert.AreEqual(seq.Max, a.Max, 1e-5f);
-    }
-}
-
-[TestClass]
-public sealed class PerChannelMinMaxObserverTests
-{
-    [TestMethod]
-    public void ReducesOverAllButTheChannelAxis()
-    {
-        // 2×3 tensor [[1, -2, 3], [-4, 5, 0.5]] on axis 1: channel ranges [-4,1], [-2,5], [0.5,3]
-        var o = new PerChannelMinMaxObserver(new ObserverOptions(QuantDataType.Int8, QScheme.PerChannelSymmetric, ChannelAxis: 1));
-        o.Observe([1f, -2f, 3f, -4f, 5f, 0.5f], [2, 3]);
-        CollectionAssert.AreEqual(new[] { -4f, -2f, 0.5f }, o.Mins);
-        CollectionAssert.AreEqual(new[] { 1f, 5f, 3f }, o.Maxs);
-        var q = o.CalculateQParams();
-        // symmetric int8: scale = max(|min|, max) / 127.5 per channel; channel 2 range widened to [0, 3]
-        CollectionAssert.AreEqual(new[] { 4f / 127.5f, 5f / 127.5f, 3f / 127.5f }, q.Scales);
-        Assert.AreEqual(1, q.Axis);
-    }
-
-    [TestMethod]
-    public void Axis0OfConvWeight()
-    {
-        // [2,1,2,2] weight: channel 0 values 1..4, channel 1 values -8..-5
-        var o = new PerChannelMinMaxObserver(new ObserverOptions(QuantDataType.Int8, QScheme.PerChannelSymmetric, ChannelAxis: 0));
-        o.Observe([1f, 2f, 3f, 4f, -8f, -7f, -6f, -5f], [2, 1, 2, 2]);
-        CollectionAssert.AreEqual(new[] { 1f, -8f }, o.Mins);
-        CollectionAssert.AreEqual(new[] { 4f, -5f }, o.Maxs);
-    }
-
-    [TestMethod]
-    public void AllZeroChannelGetsEpsScale()
-    {
-        var o = new PerChannelMinMaxObserver(new ObserverOptions(QuantDataType.Int8, QScheme.PerChannelSymmetric, Eps: 1f / 4096f));
-        o.Observe([0f, 0f, 1f, -1f], [2, 2]);
-        var q = o.CalculateQParams();
-        Assert.AreEqual(1f / 4096f, q.Scales[0]);
-        Assert.AreEqual(1f / 127.5f, q.Scales[1]);
-    }
-
-    [TestMethod]
-    public void MergeEqualsSequentialObservation()
-    {
-        var opts = new ObserverOptions(QuantDataType.Int8, QScheme.PerChannelSymmetric, ChannelAxis: 0);
-        float[] a = [1f, -2f, 3f, 4f], b = [-9f, 0f, 2f, 10f];
-        var seq = new PerChannelMinMaxObserver(opts);
-        seq.Observe(a, [2, 2]);
-        seq.Observe(b, [2, 2]);
-        var oa = new PerChannelMinMaxObserver(opts);
-        oa.Observe(a, [2, 2]);
-        var ob = new PerChannelMinMaxObserver(opts);
-        ob.Observe(b, [2, 2]);
-        oa.Merge(ob);
-        CollectionAssert.AreEqual(seq.Mins, oa.Mins);
-        CollectionAssert.AreEqual(seq.Maxs, oa.Maxs);
-        var wrong = new PerChannelMinMaxObserver(opts);
-        wrong.Observe(new float[6], [3, 2]);
-        Assert.ThrowsExactly<ArgumentException>(() => oa.Merge(wrong));
-    }
-
-    [TestMethod]
-    public void MovingAveragePerChannelMergeEqualsSequential()
-    {
-        var opts = new ObserverOptions(QuantDataType.Int8, QScheme.PerChannelSymmetric, ChannelAxis: 0);
-        var batches = new[] { new[] { 1f, -2f, 3f, 4f }, new[] { -9f, 0f, 2f, 10f }, new[] { 0.5f, 0.25f, -1f, 1f } };
-        var seq = new MovingAveragePerChannelMinMaxObserver(opts, 0.25f);
-        foreach (var b in batches)
-            seq.Observe(b, [2, 2]);
-        // second batch: channel 0 min = 1 + 0.25 * (-9 - 1)... first batch mins [-2, 3]; second [-9, 2] → -2 + 0.25*(-7) = -3.75
-        var two = new MovingAveragePerChannelMinMaxObserver(opts, 0.25f);
-        two.Observe(batches[0], [2, 2]);
-        two.Observe(batches[1], [2, 2]);
-        Assert.AreEqual(-3.75f, two.Mins![0]);
-        var first = new MovingAveragePerChannelMinMaxObserver(opts, 0.25f);
-        first.Observe(batches[0], [2, 2]);
-        var rest = new MovingAveragePerChannelMinMaxObserver(opts, 0.25f);
-        rest.Observe(batches[1], [2, 2]);
-        rest.Observe(batches[2], [2, 2]);
-        first.Merge(rest);
-        for (int c = 0; c < 2; c++)
-        {
-            Assert.AreEqual(seq.Mins![c], first.Mins![c], 1e-5f);
-            Assert.AreEqual(seq.Maxs![c], first.Maxs![c], 1e-5f);
-        }
-    }
-}
-
-[TestClass]
-public sealed class PlaceholderObserverTests
-{
-    [TestMethod]
-    public void RecordsDtypeOnlyAndHasNoQParams()
-    {
-        var o = new PlaceholderObserver(new ObserverOptions(QuantDataType.UInt8));
-        o.Observe([1f, 2f]);
-        Assert.AreEqual(QuantDataType.UInt8, o.DataType);
-        Assert.IsFalse(o.HasObservations);
-        Assert.ThrowsExactly<InvalidOperationException>(() => o.CalculateQParams());
-        o.Merge(new PlaceholderObserver(new ObserverOptions(QuantDataType.UInt8)));
-        Assert.ThrowsExactly<ArgumentException>(() => o.Merge(new PlaceholderObserver(new ObserverOptions(QuantDataType.Int8))));
+        var o = new MinMaxObserver(new ObserverOptions(QuantDataType.Int8));
+        o.Observe([1f]);
+        var e = o.CreateEmpty();
+        Assert.IsInstanceOfType<MinMaxObserver>(e);
+        Assert.AreEqual(o.Options, e.Options);
+        Assert.IsFalse(e.HasObservations);
     }
 }
