@@ -313,11 +313,15 @@ public sealed class OnnxGraph
         return node;
     }
 
-    /// <summary>Adds an initializer, renaming it if the name is taken; returns the name used.</summary>
+    /// <summary>
+    /// Adds an initializer, renaming it if a node, initializer or graph input already produces that name; returns the
+    /// name used. A name nodes read but nothing produces yet keeps its name, so this supplies the missing value.
+    /// </summary>
     public string AddInitializer(TensorData tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        string name = IsNameTaken(tensor.Name) ? UniqueName(tensor.Name) : tensor.Name;
+        bool produced = _producers.ContainsKey(tensor.Name) || _initializers.ContainsKey(tensor.Name) || _graphInputs.Contains(tensor.Name) || _reserved.Contains(tensor.Name);
+        string name = produced ? UniqueName(tensor.Name) : tensor.Name;
         var proto = tensor.Proto.Clone();
         proto.Name = name;
         _graph.Initializer.Add(proto);
