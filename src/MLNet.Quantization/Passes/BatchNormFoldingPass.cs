@@ -3,7 +3,8 @@ using MLNet.Quantization.Graph;
 namespace MLNet.Quantization.Passes;
 
 /// <summary>
-/// Folds <c>BatchNormalization</c> into the <c>Conv</c> before it, with the eval-mode formulas
+/// Folds <c>BatchNormalization</c>, and a per-channel constant <c>Add</c> (a bias some exporters write as a separate
+/// node), into the <c>Conv</c> before it, with the eval-mode formulas
 /// <c>w' = w · γ/√(var + ε)</c> per output channel and <c>b' = (b − mean) · γ/√(var + ε) + β</c>, computed in
 /// double and rounded to float. Only when the Conv output feeds nothing but the BN and the BN's parameters are constant.
 /// </summary>
@@ -19,8 +20,64 @@ internal static class BatchNormFoldingPass
                 folded++;
         }
 
+        foreach (var add in graph.TopologicalOrder().Where(n => n.OpType == "Add" && n.Domain is "" or "ai.onnx").ToList())
+        {
+            if (TryFoldBiasAdd(graph, add))
+                folded++;
+        }
+
         graph.RemoveUnusedInitializers();
         return folded;
+    }
+
+    /// <summary>Conv → Add(c) where c holds one value per output channel, broadcast along the channel axis: c joins the bias.</summary>
+    private static bool TryFoldBiasAdd(OnnxGraph graph, OnnxNode add)
+    {
+        if (add.Inputs.Count != 2 || graph.IsGraphOutput(add.Outputs[0]))
+            return false;
+        for (int side = 0; side < 2; side++)
+        {
+            var conv = graph.GetProducer(add.Inputs[side]);
+            if (conv is not { OpType: "Conv" } || graph.GetConsumers(conv.Outputs[0]).Count != 1 || graph.IsGraphOutput(conv.Outputs[0]))
+                continue;
+            if (!graph.TryGetConstant(add.Inputs[1 - side], out var constant) || !graph.TryGetConstant(conv.Inputs[1], out var weight))
+                continue;
+            int channels = checked((int)weight.Dims[0]);
+            int rank = weight.Dims.Count; // the Conv output has the weight's rank (N, C, spatial...)
+            var dims = constant.Dims;
+            if (constant.ElementCount != channels || dims.Count > rank)
+                continue;
+            var nonUnit = dims.Select((d, i) => (d, i)).Where(p => p.d != 1).ToList();
+            bool perChannel = channels == 1 || (nonUnit.Count == 1 && rank - dims.Count + nonUnit[0].i == 1);
+            if (!perChannel)
+                continue;
+            TensorData? bias = null;
+            if (conv.Inputs.Count > 2 && conv.Inputs[2].Length > 0 && !graph.TryGetConstant(conv.Inputs[2], out bias))
+                continue;
+            var b = bias?.ToFloatArray() ?? new float[channels];
+            var c = constant.ToFloatArray();
+            var sum = new float[channels];
+            for (int k = 0; k < channels; k++)
+                sum[k] = b[k] + c[k];
+            string bName = graph.AddInitializer(TensorData.FromFloats((bias?.Name ?? conv.Name + ".bias") + "_add_folded", [channels], sum));
+            if (conv.Inputs.Count > 2)
+            {
+                graph.ReplaceInput(conv, 2, bName);
+                graph.ReplaceAllUses(add.Outputs[0], conv.Outputs[0]);
+                graph.RemoveNode(add);
+                return true;
+            }
+
+            var rebuilt = graph.AddNode("Conv", [conv.Inputs[0], conv.Inputs[1], bName], [graph.UniqueName(conv.Outputs[0] + "_with_bias")], conv.Name + "_bias");
+            foreach (var attr in conv.Proto.Attribute)
+                rebuilt.Proto.Attribute.Add(attr.Clone());
+            graph.ReplaceAllUses(add.Outputs[0], rebuilt.Outputs[0]);
+            graph.RemoveNode(add);
+            graph.RemoveNode(conv);
+            return true;
+        }
+
+        return false;
     }
 
     private static bool TryFold(OnnxGraph graph, OnnxNode bn)

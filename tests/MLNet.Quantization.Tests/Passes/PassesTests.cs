@@ -91,4 +91,17 @@ public sealed class PassesTests
         Assert.IsFalse(g.Nodes.Any(n => n.OpType == "BatchNormalization"));
         Assert.IsLessThan(1e-4f, MaxAbsDiff(original, g.ToModel()));
     }
+
+    [TestMethod]
+    public void ConvFollowedByPerChannelAddGetsItAsBias()
+    {
+        // mnist-8 writes each Conv bias as Conv → Add(constant [C,1,1]); the MatMul's bias Add must stay
+        var original = OnnxModel.Load(Path.Combine(AppContext.BaseDirectory, "TestData", "mnist", "mnist-8.onnx"));
+        var g = OnnxGraph.FromModel(original);
+        Assert.AreEqual(3, g.Nodes.Count(n => n.OpType == "Add"));
+        Assert.AreEqual(2, BatchNormFoldingPass.Run(g));
+        Assert.AreEqual(1, g.Nodes.Count(n => n.OpType == "Add"));
+        Assert.IsTrue(g.Nodes.Where(n => n.OpType == "Conv").All(c => c.Inputs.Count == 3 && g.IsInitializer(c.Inputs[2])));
+        Assert.IsLessThan(1e-4f, MaxAbsDiff(original, g.ToModel(), samples: 8));
+    }
 }

@@ -1,0 +1,40 @@
+using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Data;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Runtime;
+
+namespace MLNet.Quantization.Tests.Flow;
+
+[TestClass]
+public sealed class ThirdPartyModelTests
+{
+    [TestMethod]
+    public void ZooMnist8QuantizesFullyAndKeepsItsAccuracy()
+    {
+        // the ONNX zoo's mnist-8: opset 8 (raised to 13), batch fixed at 1, initializers also listed as inputs,
+        // and Conv biases written as separate Add nodes (folded into the Conv before annotating)
+        string dir = Path.Combine(AppContext.BaseDirectory, "TestData", "mnist");
+        var data = FashionMnist.Load(dir, train: false, normalize: false);
+        var model = OnnxModel.Load(Path.Combine(dir, "mnist-8.onnx"));
+        var prepared = QuantizationFlow.Prepare(model, new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()));
+        string input = prepared.Graph.Inputs.Single().Name;
+        Assert.AreEqual("Input3", input, "initializers listed as graph inputs are not model inputs");
+        prepared.Calibrate(Enumerable.Range(1800, 200).Select(i =>
+            (IReadOnlyList<NamedTensor>)[NamedTensor.FromFloats(input, data.Image(i).ToArray(), 1, 1, 28, 28)]));
+        var quantized = prepared.Convert();
+        Assert.IsEmpty(quantized.Report.NodesLeftInFloat, string.Join("; ", quantized.Report.NodesLeftInFloat));
+
+        var ops = FusedGraphInspector.OptimizedOpTypes(quantized.Model.ToBytes());
+        Assert.AreEqual(2, ops.GetValueOrDefault("QLinearConv"));
+        Assert.AreEqual(1, ops.GetValueOrDefault("QLinearMatMul"));
+
+        using var fp32 = new ModelRunner(model);
+        using var int8 = new ModelRunner(quantized.Model);
+        var images = data.Images.AsSpan(0, 1800 * 784);
+        var labels = data.Labels.Take(1800).ToArray();
+        double a = fp32.Accuracy(images, labels), b = int8.Accuracy(images, labels);
+        Assert.IsGreaterThanOrEqualTo(0.97, a, "fp32 sanity");
+        Assert.IsGreaterThanOrEqualTo(a - 0.005, b, $"fp32 {a:F4} int8 {b:F4}");
+    }
+}
