@@ -16,6 +16,9 @@ public static class CliApp
     {
         var root = new RootCommand("mlnet-quantize: int8 quantization of ONNX models for ONNX Runtime (x86).");
         root.Subcommands.Add(QuantizeCommand.Create(stdout));
+        root.Subcommands.Add(InspectCommand.Create(stdout));
+        root.Subcommands.Add(EvalCommand.Create(stdout));
+        root.Subcommands.Add(BenchCommand.Create(stdout));
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
