@@ -154,7 +154,8 @@ internal sealed class BatchScoringDataView : IDataView
             var values = _readers.Select(r => r.ToOrtValue(_filled)).ToArray();
             try
             {
-                using var results = _parent._session.Run(null, names, values, _outputs.Select(o => o.Name).ToArray());
+                using var runOptions = new RunOptions();
+                using var results = _parent._session.Run(runOptions, names, values, _outputs.Select(o => o.Name).ToArray());
                 for (int i = 0; i < _outputs.Count; i++)
                     _outputs[i].Fill(results[i], _filled);
             }
