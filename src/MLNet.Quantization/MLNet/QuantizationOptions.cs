@@ -41,8 +41,8 @@ public sealed class QuantizationOptions
     /// <summary>Rows per ONNX Runtime run during calibration (default 64).</summary>
     public int BatchSize { get; set; } = 64;
 
-    /// <summary>Rows per ONNX Runtime run when <see cref="QuantizedModelTransformer.Transform"/> scores (default 256).</summary>
-    public int ScoringBatchSize { get; set; } = 256;
+    /// <summary>Rows per ONNX Runtime run when <see cref="QuantizedModelTransformer.Transform"/> scores (default 64).</summary>
+    public int ScoringBatchSize { get; set; } = 64;
 
     /// <summary>7-bit activations ([0, 127]) for CPUs without VNNI (default quantizer only).</summary>
     public bool ReduceRange { get; set; }

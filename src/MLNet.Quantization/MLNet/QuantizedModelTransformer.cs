@@ -39,7 +39,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         _modelInputs = modelInputs;
         _columnTypes = columnTypes;
         _batchSize = batchSize;
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED };
         _session = new InferenceSession(scoringModel, options);
     }
 
