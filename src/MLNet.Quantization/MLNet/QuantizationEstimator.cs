@@ -1,0 +1,172 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Onnx;
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizer;
+
+namespace MLNet.Quantization;
+
+/// <summary>
+/// Quantizes an ONNX model to int8 on the data passed to <see cref="Fit"/> (static mode calibrates on at most
+/// <see cref="QuantizationOptions.MaxCalibrationRows"/> rows, streamed) and returns a
+/// <see cref="QuantizedModelTransformer"/>. Created by <c>mlContext.Transforms.Quantize(...)</c>.
+/// </summary>
+public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer>
+{
+    private readonly TransformsCatalog _catalog;
+    private readonly QuantizationOptions _options;
+    private readonly OnnxModel _model;
+    private readonly IReadOnlyList<ValueInfo> _inputs;
+    private readonly string[] _outputNames;
+    private readonly Dictionary<string, OnnxScoringEstimator> _schemaEstimators = new(StringComparer.Ordinal);
+
+    internal QuantizationEstimator(TransformsCatalog catalog, QuantizationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(options);
+        if ((options.ModelPath is null) == (options.ModelBytes is null))
+            throw new ArgumentException("Set exactly one of QuantizationOptions.ModelPath and QuantizationOptions.ModelBytes.", nameof(options));
+        if (options.MaxCalibrationRows < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), $"MaxCalibrationRows must be at least 1, got {options.MaxCalibrationRows}.");
+        if (options.BatchSize < 1 || options.ScoringBatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize and ScoringBatchSize must be at least 1, got {options.BatchSize} and {options.ScoringBatchSize}.");
+        if (options.Quantizer is not null && (options.ActivationObserver is not null || options.ReduceRange || options.ExcludedNodes.Count > 0))
+            throw new ArgumentException("ActivationObserver, ReduceRange and ExcludedNodes configure the default quantizer; configure a custom Quantizer directly instead.", nameof(options));
+        _catalog = catalog;
+        _options = options;
+        _model = options.ModelPath is not null ? OnnxModel.Load(options.ModelPath) : OnnxModel.Load(options.ModelBytes!);
+        var graph = OnnxGraph.FromModel(_model);
+        var modelInputs = graph.Inputs;
+        var modelOutputs = graph.Outputs.Select(o => o.Name).ToArray();
+        _inputs = Select(modelInputs, options.InputColumnNames, modelInputs.Select(i => i.Name).ToArray(), "input");
+        _outputNames = options.OutputColumnNames ?? modelOutputs;
+        foreach (var name in _outputNames.Where(n => !modelOutputs.Contains(n)))
+            throw new ArgumentException($"Output column '{name}' is not an output of the model; outputs: {string.Join(", ", modelOutputs)}.", nameof(options));
+    }
+
+    /// <summary>The model inputs this estimator reads, each from the column of the same name.</summary>
+    public IReadOnlyList<string> InputColumnNames => _inputs.Select(i => i.Name).ToArray();
+
+    /// <summary>The output columns (model outputs) it adds.</summary>
+    public IReadOnlyList<string> OutputColumnNames => _outputNames;
+
+    /// <summary>Checks the input columns (name, item type, vector kind) and declares the model's output columns.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An input column is missing or has the wrong type (named in the message, with the expected type and shape).</exception>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        var types = _inputs.ToDictionary(i => i.Name, i => ModelInputBinding.Check(i, inputSchema), StringComparer.Ordinal);
+        return SchemaEstimator(types).GetOutputSchema(inputSchema);
+    }
+
+    /// <summary>
+    /// Prepares the model with the quantizer, calibrates it on at most <see cref="QuantizationOptions.MaxCalibrationRows"/>
+    /// rows of <paramref name="input"/> (static mode), converts it to QDQ and builds the transformer.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An input column is missing or has the wrong type or vector size.</exception>
+    /// <exception cref="InvalidOperationException">Static mode and <paramref name="input"/> has no rows.</exception>
+    public QuantizedModelTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var bindings = _inputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList();
+        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer());
+        if (prepared.NeedsCalibration)
+        {
+            using (var probe = input.GetRowCursor([]))
+            {
+                if (!probe.MoveNext())
+                    throw new InvalidOperationException("The calibration data view has no rows; static quantization needs representative rows (or use QuantizationMode.Dynamic).");
+            }
+
+            int batch = bindings.Any(b => b.FixedBatch || b.RowSize < 0) ? 1 : _options.BatchSize;
+            prepared.Calibrate(CalibrationBatches(input, bindings, batch), _options.Progress);
+        }
+
+        var quantized = prepared.Convert();
+        byte[] qdq = quantized.Model.ToBytes();
+        var types = bindings.ToDictionary(b => b.Name, b => b.ColumnElementType, StringComparer.Ordinal);
+        byte[] scoring = InputAdapter.Adapt(quantized.Model, types);
+        var onnx = _catalog.ApplyOnnxModel(_outputNames, InputColumnNames.ToArray(), new MemoryStream(scoring)).Fit(input);
+        int scoringBatch = _options.Mode == QuantizationMode.Dynamic ? 1 : _options.ScoringBatchSize;
+        return new QuantizedModelTransformer(onnx, scoring, qdq, quantized.Report, _inputs, types, scoringBatch);
+    }
+
+    private IEnumerable<IReadOnlyList<Calibration.NamedTensor>> CalibrationBatches(IDataView input, List<ModelInputBinding> bindings, int batch)
+    {
+        using var cursor = input.GetRowCursor(bindings.Select(b => input.Schema[b.Name]));
+        var readers = bindings.Select(b => InputColumnReader.Create(b, cursor, batch)).ToList();
+        int total = 0;
+        while (total < _options.MaxCalibrationRows)
+        {
+            int count = 0;
+            int limit = Math.Min(batch, _options.MaxCalibrationRows - total);
+            while (count < limit && cursor.MoveNext())
+            {
+                foreach (var reader in readers)
+                    reader.Read(count);
+                count++;
+            }
+
+            if (count == 0)
+                yield break;
+            total += count;
+            yield return readers.Select(r => r.ToNamedTensor(count)).ToList();
+            if (count < limit)
+                yield break;
+        }
+    }
+
+    private Quantizer.Quantizer BuildQuantizer()
+    {
+        if (_options.Quantizer is not null)
+            return _options.Quantizer;
+        bool dynamic = _options.Mode == QuantizationMode.Dynamic;
+        var quantizer = new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(
+            isDynamic: dynamic, reduceRange: _options.ReduceRange, activationObserver: dynamic ? null : _options.ActivationObserver));
+        var graph = OnnxGraph.FromModel(_model);
+        foreach (var item in _options.ExcludedNodes)
+        {
+            if (graph.Nodes.Any(n => n.Name == item))
+                quantizer.SetNodeName(item, null);
+            else if (X86Quantizer.SupportedOperatorTypes.Contains(item))
+                quantizer.SetOperatorType(item, null);
+            else
+                throw new ArgumentException($"Excluded node '{item}' is neither a node name of the model nor an operator type the X86 quantizer anchors on ({string.Join(", ", X86Quantizer.SupportedOperatorTypes.Order(StringComparer.Ordinal))}).");
+        }
+
+        return quantizer;
+    }
+
+    private OnnxScoringEstimator SchemaEstimator(IReadOnlyDictionary<string, TensorElementType> types)
+    {
+        string key = string.Join(";", types.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => t.Key + "=" + t.Value));
+        lock (_schemaEstimators)
+        {
+            if (!_schemaEstimators.TryGetValue(key, out var estimator))
+            {
+                // A QDQ model keeps the float model's inputs and outputs, so the float model (with the same input casts) declares the schema.
+                var bytes = InputAdapter.Adapt(_model, types);
+                estimator = _catalog.ApplyOnnxModel(_outputNames, InputColumnNames.ToArray(), new MemoryStream(bytes));
+                _schemaEstimators[key] = estimator;
+            }
+
+            return estimator;
+        }
+    }
+
+    private static IReadOnlyList<ValueInfo> Select(IReadOnlyList<ValueInfo> all, string[]? names, string[] defaults, string kind)
+    {
+        names ??= defaults;
+        var result = new List<ValueInfo>();
+        foreach (var name in names)
+        {
+            result.Add(all.FirstOrDefault(v => v.Name == name)
+                ?? throw new ArgumentException($"Column '{name}' is not an {kind} of the model; ML.NET binds columns to model {kind}s by name. Model {kind}s: {string.Join(", ", defaults)}.", nameof(names)));
+        }
+
+        if (kind == "input" && result.Count != all.Count)
+            throw new ArgumentException($"The model needs every input ({string.Join(", ", defaults)}); got {string.Join(", ", names)}.", nameof(names));
+        return result;
+    }
+}

@@ -1,0 +1,55 @@
+using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Observers;
+
+namespace MLNet.Quantization;
+
+/// <summary>Options of <c>mlContext.Transforms.Quantize(options)</c>.</summary>
+public sealed class QuantizationOptions
+{
+    /// <summary>Path of the float ONNX model. Set this or <see cref="ModelBytes"/>.</summary>
+    public string? ModelPath { get; set; }
+
+    /// <summary>The float ONNX model's bytes. Set this or <see cref="ModelPath"/>.</summary>
+    public byte[]? ModelBytes { get; set; }
+
+    /// <summary>
+    /// Input columns; as with <c>ApplyOnnxModel</c>, each column name is the name of a model input. Default: the model's
+    /// input names.
+    /// </summary>
+    public string[]? InputColumnNames { get; set; }
+
+    /// <summary>Output columns; each is the name of a model output. Default: the model's output names.</summary>
+    public string[]? OutputColumnNames { get; set; }
+
+    /// <summary>Static (calibrated, the default) or dynamic quantization.</summary>
+    public QuantizationMode Mode { get; set; } = QuantizationMode.Static;
+
+    /// <summary>
+    /// The quantizer. Default: <c>new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(isDynamic: Mode == Dynamic,
+    /// reduceRange: ReduceRange, activationObserver: ActivationObserver))</c>, with <see cref="ExcludedNodes"/> left in
+    /// float. A custom quantizer cannot be combined with <see cref="ActivationObserver"/>, <see cref="ReduceRange"/> or
+    /// <see cref="ExcludedNodes"/> (configure it directly).
+    /// </summary>
+    public Quantizer.Quantizer? Quantizer { get; set; }
+
+    /// <summary>Activation observer of the default quantizer (static mode), e.g. <c>o =&gt; new MinMaxObserver(o)</c>; null for the X86 default (histogram).</summary>
+    public Func<ObserverOptions, Observer>? ActivationObserver { get; set; }
+
+    /// <summary>At most this many rows of the view given to <c>Fit</c> are used for calibration (default 512).</summary>
+    public int MaxCalibrationRows { get; set; } = 512;
+
+    /// <summary>Rows per ONNX Runtime run during calibration (default 64).</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Rows per ONNX Runtime run when <see cref="QuantizedModelTransformer.Transform"/> scores (default 64).</summary>
+    public int ScoringBatchSize { get; set; } = 64;
+
+    /// <summary>7-bit activations ([0, 127]) for CPUs without VNNI (default quantizer only).</summary>
+    public bool ReduceRange { get; set; }
+
+    /// <summary>Node names, or ONNX operator types, that the default quantizer leaves in float.</summary>
+    public IList<string> ExcludedNodes { get; set; } = new List<string>();
+
+    /// <summary>Receives calibration progress after each batch during <c>Fit</c>.</summary>
+    public IProgress<CalibrationProgress>? Progress { get; set; }
+}

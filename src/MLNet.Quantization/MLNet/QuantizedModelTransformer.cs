@@ -1,0 +1,128 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Transforms.Onnx;
+using MLNet.Quantization.Graph;
+
+namespace MLNet.Quantization;
+
+/// <summary>
+/// A fitted quantizer: scores an int8 (QDQ) ONNX model in ONNX Runtime, many rows per run, and saves as ML.NET's own
+/// <see cref="Microsoft.ML.Transforms.Onnx.OnnxTransformer"/>.
+/// </summary>
+/// <remarks>
+/// <para><see cref="Transform"/> is lazy. Its cursor reads up to <see cref="QuantizationOptions.ScoringBatchSize"/>
+/// rows ahead, runs the model once on them and serves them one at a time; the values are the same as one row per run
+/// (dynamic mode runs one row per run, since its activation ranges depend on the batch).</para>
+/// <para>Saving: <c>mlContext.Model.Save</c> writes the wrapped OnnxTransformer, QDQ bytes included. ML.NET 5.0.1 does
+/// not let third-party transformers register a loader, so <c>mlContext.Model.Load</c> gives back that plain
+/// OnnxTransformer: it runs the same int8 model, one row per run, and needs only Microsoft.ML.OnnxTransformer (not this
+/// package).</para>
+/// </remarks>
+public sealed class QuantizedModelTransformer : ITransformer, IDisposable
+{
+    private readonly byte[] _scoringModel;
+    private readonly byte[] _qdqModel;
+    private readonly IReadOnlyList<ValueInfo> _modelInputs;
+    private readonly IReadOnlyDictionary<string, TensorElementType> _columnTypes;
+    private readonly int _batchSize;
+    private readonly InferenceSession _session;
+    private bool _disposed;
+
+    internal QuantizedModelTransformer(OnnxTransformer onnx, byte[] scoringModel, byte[] qdqModel, QuantizationReport report,
+        IReadOnlyList<ValueInfo> modelInputs, IReadOnlyDictionary<string, TensorElementType> columnTypes, int batchSize)
+    {
+        OnnxTransformer = onnx;
+        _scoringModel = scoringModel;
+        _qdqModel = qdqModel;
+        QuantizationReport = report;
+        _modelInputs = modelInputs;
+        _columnTypes = columnTypes;
+        _batchSize = batchSize;
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED };
+        _session = new InferenceSession(scoringModel, options);
+    }
+
+    /// <summary>What was quantized, what stayed in float and why, and the size before and after.</summary>
+    public QuantizationReport QuantizationReport { get; }
+
+    /// <summary>ML.NET's OnnxTransformer over the QDQ model: what <c>mlContext.Model.Save</c> writes and <c>Load</c> returns.</summary>
+    public OnnxTransformer OnnxTransformer { get; }
+
+    /// <summary>Rows per ONNX Runtime run in <see cref="Transform"/>.</summary>
+    public int ScoringBatchSize => _batchSize;
+
+    /// <inheritdoc/>
+    public bool IsRowToRowMapper => true;
+
+    /// <summary>Writes the QDQ ONNX model (float inputs and outputs, as the original model declares them).</summary>
+    public void ExportOnnx(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        File.WriteAllBytes(temp, _qdqModel);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>Writes the QDQ ONNX model to <paramref name="stream"/>.</summary>
+    public void ExportOnnx(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        stream.Write(_qdqModel);
+    }
+
+    /// <inheritdoc/>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        Validate(inputSchema);
+        return OnnxTransformer.GetOutputSchema(inputSchema);
+    }
+
+    /// <inheritdoc/>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        Validate(inputSchema);
+        return ((ITransformer)OnnxTransformer).GetRowToRowMapper(inputSchema);
+    }
+
+    /// <summary>Scores lazily, many rows per ONNX Runtime run; see the remarks on the class.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An input column is missing or has the wrong type or size (named in the message).</exception>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var bindings = Validate(input.Schema);
+        var schema = OnnxTransformer.GetOutputSchema(input.Schema);
+        int batch = bindings.Any(b => b.FixedBatch || b.RowSize < 0) ? 1 : _batchSize;
+        return new BatchScoringDataView(input, schema, _session, bindings, batch);
+    }
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)OnnxTransformer).Save(ctx);
+
+    /// <summary>Releases the ONNX Runtime sessions.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+            return;
+        _disposed = true;
+        _session.Dispose();
+        OnnxTransformer.Dispose();
+    }
+
+    private List<ModelInputBinding> Validate(DataViewSchema schema)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var bindings = _modelInputs.Select(i => ModelInputBinding.Bind(i, schema)).ToList();
+        foreach (var binding in bindings)
+        {
+            var fitted = _columnTypes[binding.Name];
+            if (binding.ColumnElementType != fitted)
+                throw new ArgumentOutOfRangeException(nameof(schema),
+                    $"Input column '{binding.Name}' has item type {ModelInputBinding.DataViewTypeOf(binding.ColumnElementType)}, but the transformer was fitted on {ModelInputBinding.DataViewTypeOf(fitted)}.");
+        }
+
+        return bindings;
+    }
+
+    internal byte[] ScoringModel => _scoringModel;
+}
