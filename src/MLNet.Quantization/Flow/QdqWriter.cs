@@ -22,16 +22,18 @@ internal sealed class QdqWriter
     /// <summary>Rewrites every edge; <paramref name="edges"/> are in graph order, inputs before outputs.</summary>
     public void Write(IReadOnlyList<(QuantizationEdge Edge, QuantGroup Group)> edges)
     {
-        var dynamicGemms = edges.Where(e => e.Edge.IsInput && e.Edge.Index == 0 && e.Group.Kind == QuantGroupKind.Dynamic && IsPlainGemm(e.Edge.Node))
-            .Select(e => e.Edge.Node).ToHashSet(ReferenceEqualityComparer.Instance);
-        foreach (var gemm in dynamicGemms.Cast<OnnxNode>())
+        var rewritten = new HashSet<OnnxNode>(ReferenceEqualityComparer.Instance);
+        foreach (var (edge, group) in edges.Where(e => e.Edge.IsInput && e.Edge.Index == 0 && e.Group.Kind == QuantGroupKind.Dynamic && IsPlainGemm(e.Edge.Node)).ToList())
         {
-            var weight = edges.FirstOrDefault(e => e.Edge.IsInput && e.Edge.Node == gemm && e.Edge.Index == 1).Group;
-            if (weight?.QParams is { } wq && wq.DataType == QuantDataType.Int8)
-                WriteDynamicGemm(gemm, wq);
+            var weight = edges.FirstOrDefault(e => e.Edge.IsInput && e.Edge.Node == edge.Node && e.Edge.Index == 1).Group;
+            if (weight?.QParams is { DataType: QuantDataType.Int8 } wq)
+            {
+                WriteDynamicGemm(edge.Node, wq);
+                rewritten.Add(edge.Node);
+            }
         }
 
-        edges = edges.Where(e => !dynamicGemms.Contains(e.Edge.Node) || _graph.Nodes.Contains(e.Edge.Node)).ToList();
+        edges = edges.Where(e => !rewritten.Contains(e.Edge.Node)).ToList();
         foreach (var (edge, group) in edges.Where(e => e.Edge.IsInput))
             WriteInput(edge.Node, edge.Index, group);
         foreach (var (edge, group) in edges.Where(e => !e.Edge.IsInput))
