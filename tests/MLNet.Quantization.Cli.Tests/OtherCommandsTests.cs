@@ -84,12 +84,26 @@ public sealed class OtherCommandsTests
     [TestMethod]
     public void BenchReportsTheBaselineRatio()
     {
-        var (code, stdout, stderr) = Run("bench", "--model", _quantized, "--baseline", Model("fmnist_cnn"), "--batch", "1,8", "--iterations", "5");
+        string json = Path.Combine(_dir, "bench.json");
+        var (code, stdout, stderr) = Run("bench", "--model", _quantized, "--baseline", Model("fmnist_cnn"), "--batch", "1,8", "--iterations", "5", "--json", json);
         Assert.AreEqual(0, code, stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.HasCount(2, lines);
         StringAssert.StartsWith(lines[0], "batch 1: ");
         StringAssert.Contains(lines[1], "speed-up");
+        Assert.DoesNotContain("\u001b", stdout, "redirected output must be plain");
+        using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+        {
+            var results = doc.RootElement.GetProperty("results");
+            Assert.AreEqual(2, results.GetArrayLength());
+            var second = results[1];
+            Assert.AreEqual(8, second.GetProperty("batch").GetInt32());
+            double median = second.GetProperty("median_ms").GetDouble();
+            double baseline = second.GetProperty("baseline_median_ms").GetDouble();
+            Assert.AreEqual(baseline / median, second.GetProperty("speed_up").GetDouble(), 1e-3 * baseline / median + 1e-3);
+            Assert.AreEqual(8 * 1000 / median, second.GetProperty("samples_per_second").GetDouble(), 1e-3 * 8000 / median + 1e-3);
+        }
+
         var (bad, _, err) = Run("bench", "--model", _quantized, "--batch", "0");
         Assert.AreEqual(2, bad);
         StringAssert.Contains(err, "--batch");

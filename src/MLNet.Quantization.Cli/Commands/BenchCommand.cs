@@ -1,13 +1,13 @@
 using System.CommandLine;
-using System.Diagnostics;
-using MLNet.Quantization.Graph;
+using System.Globalization;
+using System.Text.Json.Serialization;
 using MLNet.Quantization.Runtime;
 
 namespace MLNet.Quantization.Cli.Commands;
 
 /// <summary>
-/// <c>bench --model M.onnx [--baseline F.onnx] [--batch 1,32]</c>: latency and throughput, the baseline measured in the
-/// same run with the two models alternating, and the ratios of the medians.
+/// <c>bench --model M.onnx [--baseline F.onnx] [--batch 1,32] [--json FILE]</c>: latency and throughput, the baseline
+/// measured in the same run with the two models alternating (ABBA), and the ratios of the medians.
 /// </summary>
 internal static class BenchCommand
 {
@@ -17,47 +17,53 @@ internal static class BenchCommand
         var baseline = new Option<string?>("--baseline") { Description = "A baseline model timed alternately in the same run." };
         var batches = new Option<string>("--batch") { Description = "Batch sizes, comma-separated.", DefaultValueFactory = _ => "1,32" };
         var iterations = new Option<int>("--iterations") { Description = "Timed runs per model and batch size.", DefaultValueFactory = _ => 50 };
-        var command = new Command("bench", "Latency and throughput, with an optional baseline measured side by side.") { model, baseline, batches, iterations };
+        var optimization = new Option<string>("--optimization") { Description = "ORT graph optimization level for both models: none, basic, extended or all.", DefaultValueFactory = _ => "all" };
+        optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
+        var threads = new Option<int>("--threads") { Description = "ORT intra-op threads (0: ORT's default, one per core).", DefaultValueFactory = _ => 0 };
+        var json = new Option<string?>("--json") { Description = "Also write the results as JSON." };
+        var command = new Command("bench", "Latency and throughput, with an optional baseline measured side by side.") { model, baseline, batches, iterations, optimization, threads, json };
         command.SetAction(parse =>
         {
             var sizes = parse.GetValue(batches)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out int b) && b > 0 ? b : throw new CliException($"--batch: '{s}' is not a positive whole number")).ToArray();
+            if (sizes.Length == 0)
+                throw new CliException("--batch: give at least one batch size");
             int n = parse.GetValue(iterations);
             if (n < 5)
                 throw new CliException("--iterations must be at least 5");
-            var target = CommonOptions.LoadModel(parse.GetValue(model)!);
-            var reference = parse.GetValue(baseline) is { } b ? CommonOptions.LoadModel(b, "--baseline") : null;
-            var input = OnnxGraph.FromModel(target).Inputs.FirstOrDefault() ?? throw new CliException("the model has no inputs");
-            using var runner = new ModelRunner(target);
-            using var baseRunner = reference is null ? null : new ModelRunner(reference);
-            var rng = new Random(0);
-            foreach (int size in sizes)
+            int threadCount = parse.GetValue(threads);
+            if (threadCount < 0)
+                throw new CliException("--threads must be 0 or more");
+            string modelPath = parse.GetValue(model)!;
+            string? baselinePath = parse.GetValue(baseline);
+            byte[] target = CommonOptions.LoadModel(modelPath).ToBytes();
+            byte[]? reference = baselinePath is null ? null : CommonOptions.LoadModel(baselinePath, "--baseline").ToBytes();
+            var settings = new SessionSettings(SessionSettings.ParseLevel(parse.GetValue(optimization)!), threadCount);
+
+            var ui = CliConsole.For(stdout);
+            const int warmup = 5;
+            var results = ui.WithProgress("benchmarking", sizes.Length * (n + warmup), progress =>
             {
-                var data = new float[size * runner.SampleSize];
-                for (int i = 0; i < data.Length; i++)
-                    data[i] = (float)(rng.NextDouble() * 2 - 1);
-                var t = new List<double>();
-                var tb = new List<double>();
-                for (int i = 0; i < n + 5; i++)
+                var list = new List<BenchmarkResult>();
+                foreach (int size in sizes)
                 {
-                    double a = Time(() => runner.Run(data, size, size));
-                    double c = baseRunner is null ? 0 : Time(() => baseRunner.Run(data, size, size));
-                    if (i >= 5)
-                    {
-                        t.Add(a);
-                        tb.Add(c);
-                    }
+                    int offset = list.Count * (n + warmup);
+                    list.Add(SideBySideBenchmark.Run(target, reference, size, n, warmup, settings, new CallbackProgress<int>(i => progress.Report(offset + i))));
                 }
 
-                double median = Median(t);
-                string line = $"batch {size}: {median:F3} ms median, {size * 1000 / median:F0} samples/s";
-                if (baseRunner is not null)
-                {
-                    double baseMedian = Median(tb);
-                    line += $"; baseline {baseMedian:F3} ms, {size * 1000 / baseMedian:F0} samples/s; speed-up {baseMedian / median:F2}×";
-                }
+                return list;
+            });
 
-                stdout.WriteLine(line);
+            if (ui.IsInteractive)
+                ui.WriteTable("latency (median)", ["batch", "ms", "samples/s", "baseline ms", "baseline samples/s", "speed-up"], results.Select(Row));
+            else
+                foreach (var r in results)
+                    stdout.WriteLine(Line(r));
+            if (parse.GetValue(json) is { } jsonPath)
+            {
+                var summary = new BenchSummary(modelPath, baselinePath, parse.GetValue(optimization)!, threadCount, n,
+                    results.Select(r => new BenchEntry(r.BatchSize, Round(r.MedianMs), Round(r.Throughput), Round(r.BaselineMedianMs), Round(r.BaselineThroughput), Round(r.SpeedUp))).ToList());
+                CommonOptions.WriteJson(jsonPath, summary, BenchJson.Default.BenchSummary);
             }
 
             return 0;
@@ -65,12 +71,49 @@ internal static class BenchCommand
         return command;
     }
 
-    private static double Time(Action action)
+    private static string Line(BenchmarkResult r)
     {
-        var watch = Stopwatch.StartNew();
-        action();
-        return watch.Elapsed.TotalMilliseconds;
+        var c = CultureInfo.InvariantCulture;
+        string line = string.Create(c, $"batch {r.BatchSize}: {r.MedianMs:F3} ms median, {r.Throughput:F0} samples/s");
+        if (r.BaselineMedianMs is { } b)
+            line += string.Create(c, $"; baseline {b:F3} ms, {r.BaselineThroughput:F0} samples/s; speed-up {r.SpeedUp:F2}×");
+        return line;
     }
 
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+    private static IReadOnlyList<string> Row(BenchmarkResult r)
+    {
+        var c = CultureInfo.InvariantCulture;
+        return
+        [
+            r.BatchSize.ToString(c), r.MedianMs.ToString("F3", c), r.Throughput.ToString("F0", c),
+            r.BaselineMedianMs?.ToString("F3", c) ?? "", r.BaselineThroughput?.ToString("F0", c) ?? "",
+            r.SpeedUp is { } s ? s.ToString("F2", c) + "×" : "",
+        ];
+    }
+
+    private static double? Round(double? value) => value is { } v ? Math.Round(v, 4) : null;
+
+    private static double Round(double value) => Math.Round(value, 4);
 }
+
+/// <summary>The <c>--json</c> output of <c>bench</c>.</summary>
+internal sealed record BenchSummary(
+    [property: JsonPropertyName("model")] string Model,
+    [property: JsonPropertyName("baseline")] string? Baseline,
+    [property: JsonPropertyName("optimization")] string Optimization,
+    [property: JsonPropertyName("threads")] int Threads,
+    [property: JsonPropertyName("iterations")] int Iterations,
+    [property: JsonPropertyName("results")] List<BenchEntry> Results);
+
+/// <summary>One batch size in the <c>bench</c> JSON.</summary>
+internal sealed record BenchEntry(
+    [property: JsonPropertyName("batch")] int Batch,
+    [property: JsonPropertyName("median_ms")] double MedianMs,
+    [property: JsonPropertyName("samples_per_second")] double SamplesPerSecond,
+    [property: JsonPropertyName("baseline_median_ms")] double? BaselineMedianMs,
+    [property: JsonPropertyName("baseline_samples_per_second")] double? BaselineSamplesPerSecond,
+    [property: JsonPropertyName("speed_up")] double? SpeedUp);
+
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(BenchSummary))]
+internal sealed partial class BenchJson : JsonSerializerContext;

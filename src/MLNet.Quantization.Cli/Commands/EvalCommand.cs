@@ -28,7 +28,21 @@ internal static class EvalCommand
                 throw new CliException($"--data has {count} samples but --labels has {y.Shape[0]}");
             var samples = batches.SelectMany(b => b[0].Floats ?? throw new CliException($"input '{input.Name}' is not float")).ToArray();
             using var runner = new ModelRunner(onnx);
-            var logits = runner.Run(samples, count);
+            var ui = CliConsole.For(stdout);
+            int sampleSize = samples.Length / Math.Max(count, 1);
+            var logits = ui.WithProgress("evaluating", count, progress =>
+            {
+                var parts = new List<float>();
+                const int chunk = 1024;
+                for (int start = 0; start < count; start += chunk)
+                {
+                    int n = Math.Min(chunk, count - start);
+                    parts.AddRange(runner.Run(samples.AsSpan(start * sampleSize, n * sampleSize), n));
+                    progress.Report(start + n);
+                }
+
+                return parts.ToArray();
+            });
             int classes = logits.Length / count;
             var confusion = new long[classes, classes];
             int correct = 0;

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
@@ -80,21 +82,44 @@ internal static class QuantizeCommand
         var model = OnnxModel.Load(s.Model);
         var graph = OnnxGraph.FromModel(model);
         var quantizer = BuildQuantizer(s, dynamic, graph);
+        var ui = CliConsole.For(stdout);
         var watch = Stopwatch.StartNew();
         var prepared = QuantizationFlow.Prepare(model, quantizer);
         if (prepared.NeedsCalibration)
-            prepared.Calibrate(ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples));
+        {
+            var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples);
+            long total = batches.Sum(b => (long)b[0].Shape[0]);
+            ui.WithProgress("calibrating", total, progress =>
+            {
+                prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)));
+                return 0;
+            });
+        }
+
         var result = prepared.Convert();
         result.Save(s.Output);
         watch.Stop();
 
         var report = result.Report;
-        stdout.WriteLine($"quantized {s.Model} → {s.Output}");
-        stdout.WriteLine(report.ToString());
-        stdout.WriteLine($"total time: {watch.Elapsed.TotalSeconds:F2} s");
+        ui.WriteLine($"quantized {s.Model} → {s.Output}");
+        if (ui.IsInteractive)
+            WriteSummaryTable(ui, report);
+        else
+            stdout.WriteLine(report.ToString());
+        ui.WriteLine($"total time: {watch.Elapsed.TotalSeconds:F2} s");
         if (s.Json is not null)
             WriteJson(s, report);
         return 0;
+    }
+
+    private static void WriteSummaryTable(CliConsole ui, QuantizationReport report)
+    {
+        var rows = report.QuantizedNodesByOpType.OrderBy(k => k.Key, StringComparer.Ordinal)
+            .Select(k => (IReadOnlyList<string>)[k.Key, k.Value.ToString(CultureInfo.InvariantCulture), "int8", ""])
+            .Concat(report.NodesLeftInFloat.GroupBy(n => (n.OpType, n.Reason)).OrderBy(g => g.Key.OpType, StringComparer.Ordinal)
+                .Select(g => (IReadOnlyList<string>)[g.Key.OpType, g.Count().ToString(CultureInfo.InvariantCulture), "float", g.Key.Reason]));
+        ui.WriteTable($"{report.Mode} quantization", ["op type", "nodes", "kept as", "why"], rows);
+        ui.WriteLine($"size: {report.FloatModelBytes:N0} → {report.QuantizedModelBytes:N0} bytes ({report.CompressionRatio:F2}× smaller)");
     }
 
     private static X86Quantizer BuildQuantizer(Settings s, bool dynamic, OnnxGraph graph)

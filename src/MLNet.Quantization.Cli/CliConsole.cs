@@ -1,0 +1,109 @@
+using Spectre.Console;
+
+namespace MLNet.Quantization.Cli;
+
+/// <summary>
+/// Where a command's human-facing output goes. Results are always written as plain text to the command's output
+/// writer, so scripts and redirected output see no escape codes. When the tool runs in a terminal (its writer is the
+/// process's stdout and stderr is not redirected), long work also shows a progress bar on stderr, and summaries are
+/// drawn as a colored table on stderr instead of the plain text, which is then left out of a terminal stdout.
+/// </summary>
+internal sealed class CliConsole
+{
+    private readonly IAnsiConsole? _terminal;
+    private readonly bool _plainToStdout;
+
+    internal CliConsole(TextWriter stdout, IAnsiConsole? terminal, bool plainToStdout)
+    {
+        Out = stdout;
+        _terminal = terminal;
+        _plainToStdout = plainToStdout;
+    }
+
+    /// <summary>The plain-text result writer.</summary>
+    public TextWriter Out { get; }
+
+    /// <summary>True when progress and colored tables are drawn on a terminal.</summary>
+    public bool IsInteractive => _terminal is not null;
+
+    /// <summary>
+    /// The console for a command whose results go to <paramref name="stdout"/>. Interactive only for the real process
+    /// streams, with stderr a terminal and <c>NO_COLOR</c>/<c>TERM=dumb</c> not set.
+    /// </summary>
+    public static CliConsole For(TextWriter stdout)
+    {
+        bool realStdout = ReferenceEquals(stdout, Console.Out);
+        bool interactive = realStdout && !Console.IsErrorRedirected
+            && Environment.GetEnvironmentVariable("NO_COLOR") is null
+            && Environment.GetEnvironmentVariable("TERM") != "dumb";
+        if (!interactive)
+            return new CliConsole(stdout, null, plainToStdout: true);
+        var terminal = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Detect,
+            ColorSystem = ColorSystemSupport.Detect,
+            Out = new AnsiConsoleOutput(Console.Error),
+        });
+        return new CliConsole(stdout, terminal, plainToStdout: Console.IsOutputRedirected);
+    }
+
+    /// <summary>Runs <paramref name="work"/>, showing a progress bar of <paramref name="total"/> units when interactive.</summary>
+    public T WithProgress<T>(string description, double total, Func<IProgress<double>, T> work)
+    {
+        if (_terminal is null)
+            return work(new Progress(null));
+        T result = default!;
+        _terminal.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask(Markup.Escape(description), maxValue: Math.Max(total, 1));
+                result = work(new Progress(task));
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    /// <summary>
+    /// Writes a result table: plain lines to <see cref="Out"/> (unless that is the terminal itself), and a colored table
+    /// on the terminal when interactive.
+    /// </summary>
+    public void WriteTable(string title, IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        var materialized = rows.ToList();
+        if (_plainToStdout)
+        {
+            Out.WriteLine(title);
+            foreach (var row in materialized)
+                Out.WriteLine("  " + string.Join("  ", row));
+        }
+
+        if (_terminal is null)
+            return;
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(title)}[/]");
+        foreach (var header in headers)
+            table.AddColumn(new TableColumn($"[cyan]{Markup.Escape(header)}[/]"));
+        foreach (var row in materialized)
+            table.AddRow(row.Select(cell => Markup.Escape(cell)).ToArray());
+        _terminal.Write(table);
+    }
+
+    /// <summary>Writes a plain line to <see cref="Out"/>; on a terminal-only stdout, writes it highlighted on the terminal.</summary>
+    public void WriteLine(string line)
+    {
+        if (_plainToStdout)
+            Out.WriteLine(line);
+        else
+            _terminal!.MarkupLine($"[green]{Markup.Escape(line)}[/]");
+    }
+
+    private sealed class Progress(ProgressTask? task) : IProgress<double>
+    {
+        public void Report(double value)
+        {
+            if (task is not null)
+                task.Value = Math.Min(value, task.MaxValue);
+        }
+    }
+}
