@@ -7,8 +7,10 @@ namespace MLNet.Quantization;
 
 /// <summary>
 /// Turns annotations into shared groups, as PT2E's prepare does: <see cref="SharedQuantizationSpec"/> unions edges
-/// (transitively), and edges carrying the same tensor with equal specs are one group, so a tensor read by several
-/// consumers, or annotated both as a producer's output and a consumer's input, is observed once.
+/// (transitively), and an input edge implicitly shares with the other consumers' edges of its tensor and with the
+/// producer's output when their root specs (shared specs unwrapped) agree on dtype, dynamism, range, scheme, axis and
+/// fixed qparams, so a tensor read by several consumers, or annotated both as a producer's output and a consumer's
+/// input, is observed once; a pool's output shared with its input then also shares with the next consumer.
 /// </summary>
 internal sealed class SpecResolver
 {
@@ -35,30 +37,36 @@ internal sealed class SpecResolver
 
         foreach (var (edge, _) in entries)
             resolver.Find(edge);
+        var specByEdge = entries.ToDictionary(e => e.Edge, e => e.Spec);
+        var inputEdgesByTensor = entries.Where(e => e.Edge.IsInput).GroupBy(e => e.Edge.TensorName!)
+            .ToDictionary(g => g.Key, g => g.Select(e => e.Edge).ToList());
         foreach (var (edge, spec) in entries)
         {
-            if (spec is SharedQuantizationSpec shared)
-                resolver.Union(edge, shared.EdgeOrNode);
-        }
-
-        // same tensor, equal spec → one group
-        foreach (var byTensor in entries.Where(e => e.Spec is QuantizationSpec or FixedQParamsQuantizationSpec).GroupBy(e => e.Edge.TensorName))
-        {
-            var list = byTensor.ToList();
-            for (int i = 1; i < list.Count; i++)
+            if (edge.IsInput)
             {
-                for (int j = 0; j < i; j++)
+                // Implicit sharing (PT2E's _get_edge_or_node_to_group_id): an input edge joins the other consumers'
+                // edges of the same tensor, then the producer's output, when their root specs agree on dtype,
+                // dynamism, range, scheme, axis and fixed qparams. Observer types are not compared.
+                var rootKey = ImplicitSharingKey(resolver.Unwrap(spec, specByEdge));
+                if (rootKey is not null)
                 {
-                    if (list[i].Spec.Equals(list[j].Spec))
+                    foreach (var other in inputEdgesByTensor[edge.TensorName!])
                     {
-                        resolver.Union(list[i].Edge, list[j].Edge);
-                        break;
+                        if (other != edge && Equals(ImplicitSharingKey(resolver.Unwrap(specByEdge[other], specByEdge)), rootKey))
+                            resolver.Union(other, edge);
                     }
+
+                    if (graph.GetProducer(edge.TensorName!) is { } producer && producer.Outputs[0] == edge.TensorName
+                        && specByEdge.TryGetValue(QuantizationEdge.Output(producer, 0), out var producerSpec)
+                        && Equals(ImplicitSharingKey(resolver.Unwrap(producerSpec, specByEdge)), rootKey))
+                        resolver.Union(QuantizationEdge.Output(producer, 0), edge);
                 }
             }
+
+            if (spec is SharedQuantizationSpec shared)
+                resolver.Union(shared.EdgeOrNode, edge);
         }
 
-        var specByEdge = entries.ToDictionary(e => e.Edge, e => e.Spec);
         var members = new Dictionary<QuantizationEdge, List<QuantizationEdge>>();
         foreach (var edge in resolver._parent.Keys.ToList())
         {
@@ -112,6 +120,27 @@ internal sealed class SpecResolver
         }
 
         return best;
+    }
+
+    /// <summary>The attributes PT2E compares for implicit sharing; <c>null</c> for specs that never share implicitly.</summary>
+    private static object? ImplicitSharingKey(QuantizationSpecBase? spec) => spec switch
+    {
+        QuantizationSpec q => (q.DataType, q.IsDynamic, q.QuantMin, q.QuantMax, q.QScheme, q.ChannelAxis, q.ReduceRange),
+        FixedQParamsQuantizationSpec f => (f.DataType, f.QuantMin, f.QuantMax, f.Scale, f.ZeroPoint),
+        _ => null,
+    };
+
+    /// <summary>Follows <see cref="SharedQuantizationSpec"/> links (through the current union roots) to a real spec.</summary>
+    private QuantizationSpecBase? Unwrap(QuantizationSpecBase spec, Dictionary<QuantizationEdge, QuantizationSpecBase> specByEdge)
+    {
+        for (int hops = 0; spec is SharedQuantizationSpec shared && hops <= specByEdge.Count; hops++)
+        {
+            if (!specByEdge.TryGetValue(Find(shared.EdgeOrNode), out var next) && !specByEdge.TryGetValue(shared.EdgeOrNode, out next))
+                return null;
+            spec = next;
+        }
+
+        return spec is SharedQuantizationSpec ? null : spec;
     }
 
     private static Observer CreateObserver(QuantizationSpec spec)

@@ -287,6 +287,18 @@ public sealed class OnnxGraph
             AddConsumer(newTensorName, new NodeInput(node, inputIndex));
     }
 
+    /// <summary>Appends an input to <paramref name="node"/> (for example the optional bias of a Conv), keeping the node and its name.</summary>
+    internal void AppendInput(OnnxNode node, string tensorName)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(tensorName);
+        if (!_nodes.Contains(node))
+            throw new OnnxGraphException($"Node '{node.Name}' is not in graph '{Name}'.");
+        node.Proto.Input.Add(tensorName);
+        if (tensorName.Length > 0)
+            AddConsumer(tensorName, new NodeInput(node, node.Proto.Input.Count - 1));
+    }
+
     /// <summary>Makes every node input reading <paramref name="oldName"/> read <paramref name="newName"/>; optionally graph outputs too.</summary>
     public void ReplaceAllUses(string oldName, string newName, bool includeGraphOutputs = false)
     {

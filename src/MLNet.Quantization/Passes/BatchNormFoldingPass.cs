@@ -68,12 +68,10 @@ internal static class BatchNormFoldingPass
                 return true;
             }
 
-            var rebuilt = graph.AddNode("Conv", [conv.Inputs[0], conv.Inputs[1], bName], [graph.UniqueName(conv.Outputs[0] + "_with_bias")], conv.Name + "_bias");
-            foreach (var attr in conv.Proto.Attribute)
-                rebuilt.Proto.Attribute.Add(attr.Clone());
-            graph.ReplaceAllUses(add.Outputs[0], rebuilt.Outputs[0]);
+            // the Conv keeps its name (users exclude nodes by name), and takes the folded bias as a new input
+            graph.AppendInput(conv, bName);
+            graph.ReplaceAllUses(add.Outputs[0], conv.Outputs[0]);
             graph.RemoveNode(add);
-            graph.RemoveNode(conv);
             return true;
         }
 
@@ -128,14 +126,8 @@ internal static class BatchNormFoldingPass
         }
         else
         {
-            // Conv has no bias input yet: rebuild it with one
-            var rebuilt = graph.AddNode("Conv", [conv.Inputs[0], wName, bName], [graph.UniqueName(conv.Outputs[0] + "_with_bias")], conv.Name + "_bn");
-            foreach (var attr in conv.Proto.Attribute)
-                rebuilt.Proto.Attribute.Add(attr.Clone());
-            graph.ReplaceAllUses(bn.Outputs[0], rebuilt.Outputs[0]);
-            graph.RemoveNode(bn);
-            graph.RemoveNode(conv);
-            return true;
+            // Conv has no bias input yet: give it one, keeping the node and its name
+            graph.AppendInput(conv, bName);
         }
 
         graph.ReplaceAllUses(bn.Outputs[0], conv.Outputs[0]);

@@ -49,6 +49,22 @@ public sealed class PassesTests
     }
 
     [TestMethod]
+    public void BatchNormFoldingKeepsTheConvNodeAndItsName()
+    {
+        // fmnist_mobile's convs have no bias input: folding must add one to the same node, not rebuild it under a new name
+        var g = OnnxGraph.FromModel(OnnxModel.Load(TestPaths.Model("fmnist_mobile")));
+        var convNames = g.Nodes.Where(n => n.OpType == "Conv").Select(n => n.Name).ToList();
+        Assert.IsTrue(g.Nodes.Where(n => n.OpType == "Conv").Any(n => n.Inputs.Count < 3), "precondition: a Conv without a bias input");
+        ConstantFoldingPass.Run(g);
+        int folded = BatchNormFoldingPass.Run(g);
+        Assert.IsGreaterThan(0, folded);
+        Assert.IsFalse(g.Nodes.Any(n => n.OpType == "BatchNormalization"));
+        var after = g.Nodes.Where(n => n.OpType == "Conv").ToList();
+        CollectionAssert.AreEquivalent(convNames, after.Select(n => n.Name).ToList());
+        Assert.IsTrue(after.All(n => n.Inputs.Count == 3 && g.IsInitializer(n.Inputs[2])));
+    }
+
+    [TestMethod]
     public void BatchNormFoldingWorkedExample()
     {
         // 1×1 conv, 1 channel, w = 2, b = 1; BN γ = 3, β = 0.5, mean = 1, var = 3, ε = 1
