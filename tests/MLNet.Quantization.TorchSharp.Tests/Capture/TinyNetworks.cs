@@ -9,6 +9,7 @@ internal static class TinyNetworks
 {
     public static Sequential ResNetStyle()
     {
+        manual_seed(11);
         var net = nn.Sequential(
             ("stem", nn.Sequential(nn.Conv2d(1, 8, 3, padding: 1, bias: false), nn.BatchNorm2d(8), nn.ReLU())),
             ("block1", new Residual(nn.Sequential(
@@ -30,6 +31,7 @@ internal static class TinyNetworks
 
     public static Sequential MobileNetStyle()
     {
+        manual_seed(12);
         static Sequential Separable(int inC, int outC, int stride) => nn.Sequential(
             ("dw", nn.Conv2d(inC, inC, 3, stride: stride, padding: 1, groups: inC, bias: false)), ("dw_bn", nn.BatchNorm2d(inC)), ("dw_relu", nn.ReLU6()),
             ("pw", nn.Conv2d(inC, outC, 1, bias: false)), ("pw_bn", nn.BatchNorm2d(outC)), ("pw_relu", nn.ReLU6()));
@@ -47,9 +49,10 @@ internal static class TinyNetworks
         return net;
     }
 
-    /// <summary>Rows of the image as tokens: Linear embedding, a pre-norm MLP residual block with GELU, LayerNorm, mean-free head via Flatten.</summary>
+    /// <summary>Rows of the image as tokens: a Linear embedding, a pre-norm MLP residual block with GELU, LayerNorm, and a Linear head over the flattened tokens.</summary>
     public static Sequential TokenMlp()
     {
+        manual_seed(13);
         var net = nn.Sequential(
             ("embed", nn.Flatten(1, 2)),
             ("proj", nn.Linear(28, 32)),
