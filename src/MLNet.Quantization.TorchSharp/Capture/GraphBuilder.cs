@@ -69,8 +69,14 @@ internal sealed class GraphBuilder
     {
         if (result.Name == Input.Name)
             result = AddElementwise("Identity", "Identity", result);
-        var producer = _graph.Node.Last(n => n.Output.Contains(result.Name));
-        producer.Output[producer.Output.IndexOf(result.Name)] = _options.OutputName;
+        foreach (var node in _graph.Node)
+        {
+            for (int i = 0; i < node.Output.Count; i++)
+                node.Output[i] = node.Output[i] == result.Name ? _options.OutputName : node.Output[i];
+            for (int i = 0; i < node.Input.Count; i++)
+                node.Input[i] = node.Input[i] == result.Name ? _options.OutputName : node.Input[i];
+        }
+
         _tensors.Remove(result.Name);
         var output = result with { Name = _options.OutputName };
         _graph.Output.Add(ToValueInfo(output).ToProto());

@@ -15,12 +15,19 @@ public sealed class Residual : nn.Module<Tensor, Tensor>
     /// <param name="body">The residual branch f.</param>
     /// <param name="shortcut">The shortcut branch; null for the identity.</param>
     /// <param name="name">The module's name.</param>
-    public Residual(nn.Module<Tensor, Tensor> body, nn.Module<Tensor, Tensor>? shortcut = null, string name = nameof(Residual)) : base(name)
+    /// <exception cref="InvalidOperationException">TorchSharp's native library could not be loaded.</exception>
+    public Residual(nn.Module<Tensor, Tensor> body, nn.Module<Tensor, Tensor>? shortcut = null, string name = nameof(Residual)) : base(Loaded(name))
     {
         ArgumentNullException.ThrowIfNull(body);
         this.body = body;
         this.shortcut = shortcut;
         RegisterComponents();
+    }
+
+    private static string Loaded(string name)
+    {
+        Native.TorchSharpRuntime.EnsureLoaded();
+        return name;
     }
 
     /// <summary>The residual branch f.</summary>

@@ -12,6 +12,17 @@ namespace MLNet.Quantization.TorchSharp;
 /// read, never run, so its training flag and state are left as they were. The model uses ONNX opset 13, float32, one
 /// input and one output, and a dynamic batch dimension by default; weights are copied exactly.
 /// </summary>
+/// <remarks>
+/// <para>Containers: <c>Sequential</c> (children in order, nested to any depth) and <see cref="Residual"/>. Leaves:
+/// Linear (Gemm; MatMul + Add on inputs of rank &gt; 2), Conv1d/Conv2d (groups, stride, padding including <c>same</c>,
+/// dilation; zeros padding mode only), BatchNorm1d/2d (BatchNormalization over the running statistics),
+/// LayerNorm (ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add), ReLU, ReLU6 (Clip), GELU (Erf form, or the tanh
+/// approximation), Sigmoid, Tanh, MaxPool2d, AvgPool2d (count_include_pad, ceil_mode; no divisor_override),
+/// AdaptiveAvgPool2d(1) (GlobalAveragePool), Flatten (Flatten for dims 1..−1, otherwise Reshape), Dropout/Dropout1d/Dropout2d
+/// and Identity (no node). Anything else raises <see cref="ModuleCaptureException"/> naming the module path and type.</para>
+/// <para>Shapes are checked in C# as the tree is walked, so a module that does not fit its input fails with a .NET
+/// exception instead of reaching libtorch (where some shape errors abort the process).</para>
+/// </remarks>
 public static class TorchSharpExporter
 {
     /// <summary>Captures <paramref name="module"/> as an ONNX model.</summary>
