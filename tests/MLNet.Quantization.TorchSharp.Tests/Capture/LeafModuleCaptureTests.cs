@@ -153,6 +153,18 @@ public sealed class LeafModuleCaptureTests
     }
 
     [TestMethod]
+    [DataRow(true)]
+    [DataRow(false)]
+    public void CeilModeDropsAWindowThatWouldStartInThePadding(bool countIncludePad)
+    {
+        // 5 and 8 wide, kernel 3, stride 3, padding 1: ceil mode's last window would start in the right padding, so PyTorch drops it.
+        CaptureCheck.AssertMatches(nn.MaxPool2d(3, 3, 1, ceil_mode: true), [2, 5, 8]);
+        CaptureCheck.AssertMatches(nn.AvgPool2d(3, 3, 1, ceil_mode: true, count_include_pad: countIncludePad), [2, 5, 8]);
+        var shape = TorchSharpExporter.CaptureGraph(nn.AvgPool2d(3, 3, 1, ceil_mode: true), [1, 2, 5, 8]).Outputs.Single().Shape!;
+        CollectionAssert.AreEqual(new long?[] { null, 2, 2, 3 }, shape.Select(d => d.Value).ToArray());
+    }
+
+    [TestMethod]
     public void AdaptiveAvgPool2dToOneIsGlobalAveragePool()
     {
         var pool = nn.AdaptiveAvgPool2d(1);
