@@ -24,7 +24,7 @@ Console.WriteLine($"model: fmnist_cnn ({model.ProducerName}, opset {model.OpsetI
 var quantizer = new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig());
 var prepared = QuantizationFlow.Prepare(model, quantizer);
 var progress = Console.IsErrorRedirected ? null : new Progress<CalibrationProgress>(p => Console.Error.Write($"\rcalibrating: {p.Samples} samples"));
-prepared.Calibrate(Batches(calibration, 64), progress);
+prepared.Calibrate(calibration.Batches("input", 64), progress);
 if (progress is not null)
     Console.Error.WriteLine();
 var quantized = prepared.Convert();
@@ -57,13 +57,4 @@ static double Time(Action action)
     var watch = Stopwatch.StartNew();
     action();
     return watch.Elapsed.TotalMilliseconds;
-}
-
-static IEnumerable<IReadOnlyList<NamedTensor>> Batches(FashionMnist data, int size)
-{
-    for (int start = 0; start < data.Count; start += size)
-    {
-        int n = Math.Min(size, data.Count - start);
-        yield return [NamedTensor.FromFloats("input", data.Images.AsSpan(start * data.ImageSize, n * data.ImageSize).ToArray(), n, 1, 28, 28)];
-    }
 }

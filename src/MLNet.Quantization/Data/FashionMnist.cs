@@ -1,3 +1,4 @@
+using MLNet.Quantization.Calibration;
 namespace MLNet.Quantization.Data;
 
 /// <summary>
@@ -43,6 +44,28 @@ public sealed class FashionMnist
 
     /// <summary>One image's values.</summary>
     public ReadOnlySpan<float> Image(int index) => Images.AsSpan(index * ImageSize, ImageSize);
+
+    /// <summary>
+    /// The images as batches for a model input of shape [N, 1, height, width], ready for
+    /// <see cref="PreparedModel.Calibrate"/>. Each batch is a fresh copy, produced as it is enumerated.
+    /// </summary>
+    /// <param name="inputName">The model input the tensors bind to.</param>
+    /// <param name="batchSize">Images per batch (the last batch may be smaller).</param>
+    public IEnumerable<IReadOnlyList<NamedTensor>> Batches(string inputName = "input", int batchSize = 64)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(inputName);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        return Iterate();
+
+        IEnumerable<IReadOnlyList<NamedTensor>> Iterate()
+        {
+            for (int start = 0; start < Count; start += batchSize)
+            {
+                int n = Math.Min(batchSize, Count - start);
+                yield return [NamedTensor.FromFloats(inputName, Images.AsSpan(start * ImageSize, n * ImageSize).ToArray(), n, 1, Height, Width)];
+            }
+        }
+    }
 
     /// <summary>Loads the train or test split.</summary>
     /// <param name="directory">Folder with <c>{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]</c>.</param>

@@ -50,4 +50,15 @@ public sealed class FashionMnistTests
         double accuracy = runner.Accuracy(TestData.Test.Images, TestData.Test.Labels);
         Assert.AreEqual(TestData.Fp32Accuracy(model), accuracy, 0.0005);
     }
+
+    [TestMethod]
+    public void BatchesCoverEveryImageInOrder()
+    {
+        var slice = FashionMnist.Load(TestPaths.FashionMnistDirectory, train: true, maxCount: 150);
+        var batches = slice.Batches("x", 64).ToList();
+        CollectionAssert.AreEqual(new[] { 64, 64, 22 }, batches.Select(b => b.Single().Shape[0]).ToArray());
+        Assert.IsTrue(batches.All(b => b.Single().Name == "x" && b.Single().Shape.Skip(1).SequenceEqual(new[] { 1, 28, 28 })));
+        CollectionAssert.AreEqual(slice.Images, batches.SelectMany(b => b.Single().Floats!).ToArray());
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => slice.Batches("x", 0));
+    }
 }
