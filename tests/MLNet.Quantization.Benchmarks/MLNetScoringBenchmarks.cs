@@ -72,10 +72,10 @@ public class MLNetScoringBenchmarks
         return rows;
     }
 
-    private static List<Row> Rows(FashionMnist data) =>
+    internal static List<Row> Rows(FashionMnist data) =>
         Enumerable.Range(0, data.Count).Select(i => new Row { input = data.Image(i).ToArray() }).ToList();
 
-    private static string FindModel(string name)
+    internal static string FindModel(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -1,3 +1,8 @@
 using BenchmarkDotNet.Running;
+using MLNet.Quantization.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// `report` regenerates the README's performance table (side-by-side ratios); anything else goes to BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "report")
+    return PerformanceReport.Run(args[1..]);
+BenchmarkSwitcher.FromAssembly(typeof(PerformanceReport).Assembly).Run(args);
+return 0;

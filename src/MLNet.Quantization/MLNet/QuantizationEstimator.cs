@@ -29,6 +29,8 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             throw new ArgumentException("Set exactly one of QuantizationOptions.ModelPath and QuantizationOptions.ModelBytes.", nameof(options));
         if (options.MaxCalibrationRows < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxCalibrationRows must be at least 1, got {options.MaxCalibrationRows}.");
+        if (options.IntraOpNumThreads is < 0)
+            throw new ArgumentOutOfRangeException(nameof(options), $"IntraOpNumThreads must be 0 (ORT's default) or more, got {options.IntraOpNumThreads}.");
         if (options.BatchSize < 1 || options.ScoringBatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize and ScoringBatchSize must be at least 1, got {options.BatchSize} and {options.ScoringBatchSize}.");
         if (options.Quantizer is not null && (options.ActivationObserver is not null || options.ReduceRange || options.ExcludedNodes.Count > 0))
@@ -89,7 +91,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
         byte[] scoring = InputAdapter.Adapt(quantized.Model, types);
         var onnx = _catalog.ApplyOnnxModel(_outputNames, InputColumnNames.ToArray(), new MemoryStream(scoring)).Fit(input);
         int scoringBatch = _options.Mode == QuantizationMode.Dynamic ? 1 : _options.ScoringBatchSize;
-        return new QuantizedModelTransformer(onnx, scoring, qdq, quantized.Report, _inputs, types, scoringBatch);
+        return new QuantizedModelTransformer(onnx, scoring, qdq, quantized.Report, _inputs, types, scoringBatch, _options.IntraOpNumThreads);
     }
 
     private IEnumerable<IReadOnlyList<Calibration.NamedTensor>> CalibrationBatches(IDataView input, List<ModelInputBinding> bindings, int batch)

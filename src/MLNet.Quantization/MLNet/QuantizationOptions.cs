@@ -44,6 +44,13 @@ public sealed class QuantizationOptions
     /// <summary>Rows per ONNX Runtime run when <see cref="QuantizedModelTransformer.Transform"/> scores (default 64).</summary>
     public int ScoringBatchSize { get; set; } = 64;
 
+    /// <summary>
+    /// Threads ONNX Runtime uses inside one operator when scoring, as <c>ApplyOnnxModel</c>'s <c>intraOpNumThreads</c>;
+    /// null or 0 for ORT's default (one per physical core). On a machine shared with other busy processes, 1 avoids
+    /// thread contention.
+    /// </summary>
+    public int? IntraOpNumThreads { get; set; }
+
     /// <summary>7-bit activations ([0, 127]) for CPUs without VNNI (default quantizer only).</summary>
     public bool ReduceRange { get; set; }
 

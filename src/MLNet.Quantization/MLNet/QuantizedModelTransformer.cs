@@ -30,7 +30,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
     private bool _disposed;
 
     internal QuantizedModelTransformer(OnnxTransformer onnx, byte[] scoringModel, byte[] qdqModel, QuantizationReport report,
-        IReadOnlyList<ValueInfo> modelInputs, IReadOnlyDictionary<string, TensorElementType> columnTypes, int batchSize)
+        IReadOnlyList<ValueInfo> modelInputs, IReadOnlyDictionary<string, TensorElementType> columnTypes, int batchSize, int? intraOpNumThreads = null)
     {
         OnnxTransformer = onnx;
         _scoringModel = scoringModel;
@@ -39,7 +39,11 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         _modelInputs = modelInputs;
         _columnTypes = columnTypes;
         _batchSize = batchSize;
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED };
+        // ORT_ENABLE_ALL: with every op int8 the NHWC layout transform (QLinearConv, NhwcMaxPool) measured 1.5–2.9×
+        // faster than ORT_ENABLE_EXTENDED for the bundled CNNs, and equal for the transformer.
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        if (intraOpNumThreads is { } threads)
+            options.IntraOpNumThreads = threads;
         _session = new InferenceSession(scoringModel, options);
     }
 

@@ -34,8 +34,8 @@ internal static class SideBySideBenchmark
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
         settings ??= SessionSettings.Default;
-        using var a = new TimedSession(model, batchSize, settings, seed);
-        using var b = baseline is null ? null : new TimedSession(baseline, batchSize, settings, seed);
+        using var a = new BoundSession(model, batchSize, settings, seed);
+        using var b = baseline is null ? null : new BoundSession(baseline, batchSize, settings, seed);
         var timesA = new List<double>(iterations);
         var timesB = new List<double>(iterations);
         for (int i = 0; i < warmup + iterations; i++)
@@ -66,59 +66,5 @@ internal static class SideBySideBenchmark
         return sorted.Length == 0 ? double.NaN
             : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2]
             : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    private sealed class TimedSession : IDisposable
-    {
-        private readonly InferenceSession _session;
-        private readonly RunOptions _run = new();
-        private readonly string[] _inputNames;
-        private readonly OrtValue[] _inputs;
-        private readonly string[] _outputNames;
-
-        public TimedSession(byte[] model, int batchSize, SessionSettings settings, int seed)
-        {
-            using var options = settings.CreateSessionOptions();
-            _session = new InferenceSession(model, options);
-            var rng = new Random(seed);
-            _inputNames = _session.InputMetadata.Keys.ToArray();
-            _inputs = _session.InputMetadata.Select(kv => RandomInput(kv.Key, kv.Value, batchSize, rng)).ToArray();
-            _outputNames = _session.OutputMetadata.Keys.ToArray();
-        }
-
-        public double TimeOneRun()
-        {
-            long start = Stopwatch.GetTimestamp();
-            using var outputs = _session.Run(_run, _inputNames, _inputs, _outputNames);
-            return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        }
-
-        public void Dispose()
-        {
-            foreach (var input in _inputs)
-                input.Dispose();
-            _run.Dispose();
-            _session.Dispose();
-        }
-
-        private static OrtValue RandomInput(string name, NodeMetadata metadata, int batchSize, Random rng)
-        {
-            if (metadata.ElementDataType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
-                throw new NotSupportedException($"benchmark input '{name}' is {metadata.ElementDataType}; only float inputs are generated");
-            var dims = metadata.Dimensions;
-            var shape = new long[dims.Length];
-            for (int d = 0; d < dims.Length; d++)
-            {
-                shape[d] = d == 0 && dims[d] <= 0 ? batchSize : dims[d];
-                if (shape[d] <= 0)
-                    throw new NotSupportedException($"benchmark input '{name}' has a symbolic dimension {d} ('{metadata.SymbolicDimensions[d]}') other than the batch; give it a fixed size");
-            }
-
-            long count = shape.Aggregate(1L, (x, y) => x * y);
-            var data = new float[count];
-            for (long i = 0; i < count; i++)
-                data[i] = (float)(rng.NextDouble() * 2 - 1);
-            return OrtValue.CreateTensorValueFromMemory(data, shape);
-        }
     }
 }

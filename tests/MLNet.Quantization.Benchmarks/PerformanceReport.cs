@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.ML;
+using MLNet.Quantization.Data;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Runtime;
+
+namespace MLNet.Quantization.Benchmarks;
+
+/// <summary>
+/// Regenerates the README's performance table in one run: every figure is a ratio of two measurements taken side by
+/// side, alternating, so machine load hits both alike. <c>dotnet run -c Release --project tests/MLNet.Quantization.Benchmarks -- report [--out FILE]</c>.
+/// </summary>
+internal static class PerformanceReport
+{
+    private sealed record Case(string Model, bool Dynamic)
+    {
+        public string Label => $"{Model} {(Dynamic ? "dynamic" : "static")}";
+    }
+
+    public static int Run(string[] args)
+    {
+        int outIndex = Array.IndexOf(args, "--out");
+        string? outPath = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
+        int iterations = ReadInt(args, "--iterations", 200);
+        int reps = ReadInt(args, "--reps", 5);
+
+        var calibration = FashionMnist.Load(FashionMnist.DefaultDirectory, train: true, maxCount: 512);
+        var test = FashionMnist.Load(FashionMnist.DefaultDirectory, train: false);
+        var cases = new[] { new Case("fmnist_cnn", false), new Case("fmnist_mobile", false), new Case("fmnist_rowtf", false), new Case("fmnist_rowtf", true) };
+        var c = CultureInfo.InvariantCulture;
+        var md = new StringBuilder();
+        md.AppendLine(string.Create(c, $"Measured {DateTime.UtcNow:yyyy-MM-dd} on {Environment.ProcessorCount} cores ({RuntimeInformationText()}); medians; each ratio from one run with the two sides alternating."));
+        md.AppendLine();
+        md.AppendLine("| model | mode | int8 vs fp32, batch 1 | int8 vs fp32, batch 32 | calibration (histogram) / fp32 inference, 512 samples | size fp32 → int8 |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | --- |");
+        foreach (var item in cases)
+        {
+            Console.Error.WriteLine($"{item.Label}: quantizing");
+            var model = OnnxModel.Load(FindModel(item.Model + ".onnx"));
+            var quantizer = new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(isDynamic: item.Dynamic));
+            var quantized = Quantize(model, quantizer, calibration, item.Dynamic);
+            byte[] fp32 = model.ToBytes();
+            byte[] int8 = quantized.Model.ToBytes();
+            Console.Error.WriteLine($"{item.Label}: timing batch 1 and 32");
+            var b1 = SideBySideBenchmark.Run(int8, fp32, 1, iterations, warmup: 20);
+            var b32 = SideBySideBenchmark.Run(int8, fp32, 32, Math.Max(20, iterations / 4), warmup: 5);
+            string calibrationRatio = "—";
+            if (!item.Dynamic)
+            {
+                Console.Error.WriteLine($"{item.Label}: timing calibration");
+                calibrationRatio = string.Create(c, $"{CalibrationRatio(model, quantizer, calibration, reps):F2}×");
+            }
+
+            md.AppendLine(string.Create(c,
+                $"| {item.Model} | {(item.Dynamic ? "dynamic" : "static")} | {b1.SpeedUp:F2}× ({b1.BaselineMedianMs:F3} → {b1.MedianMs:F3} ms) | {b32.SpeedUp:F2}× ({b32.BaselineMedianMs:F2} → {b32.MedianMs:F2} ms) | {calibrationRatio} | {quantized.Report.FloatModelBytes / 1024.0:F0} kB → {quantized.Report.QuantizedModelBytes / 1024.0:F0} kB ({quantized.Report.CompressionRatio:F2}×) |"));
+        }
+
+        Console.Error.WriteLine("ML.NET scoring: fmnist_cnn, 10,000 rows");
+        var (floatMs, quantizedMs) = MLNetScoring(FindModel("fmnist_cnn.onnx"), calibration, test, reps);
+        md.AppendLine();
+        md.AppendLine("| ML.NET `Transform` + cursor, fmnist_cnn, 10,000 rows | median | rows/s | vs `ApplyOnnxModel` float |");
+        md.AppendLine("| --- | ---: | ---: | ---: |");
+        md.AppendLine(string.Create(c, $"| `ApplyOnnxModel`, float model | {floatMs:F0} ms | {10000 * 1000 / floatMs:F0} | 1.00× |"));
+        md.AppendLine(string.Create(c, $"| `QuantizedModelTransformer` | {quantizedMs:F0} ms | {10000 * 1000 / quantizedMs:F0} | {floatMs / quantizedMs:F2}× |"));
+
+        string text = md.ToString();
+        Console.WriteLine(text);
+        if (outPath is not null)
+            File.WriteAllText(outPath, text);
+        return 0;
+    }
+
+    private static QuantizedModel Quantize(OnnxModel model, X86Quantizer quantizer, FashionMnist calibration, bool dynamic)
+    {
+        var prepared = QuantizationFlow.Prepare(model, quantizer);
+        if (!dynamic)
+            prepared.Calibrate(calibration.Batches("input", 64));
+        return prepared.Convert();
+    }
+
+    /// <summary>Calibration time over the samples divided by fp32 inference time over the same samples, alternating.</summary>
+    private static double CalibrationRatio(OnnxModel model, X86Quantizer quantizer, FashionMnist calibration, int reps)
+    {
+        using var runner = new ModelRunner(model);
+        var calib = new List<double>();
+        var infer = new List<double>();
+        for (int r = 0; r < reps + 1; r++)
+        {
+            var prepared = QuantizationFlow.Prepare(model, quantizer); // not timed: graph passes, not per-sample work
+            long t0 = Stopwatch.GetTimestamp();
+            prepared.Calibrate(calibration.Batches("input", 64));
+            double tc = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            t0 = Stopwatch.GetTimestamp();
+            runner.Run(calibration.Images, calibration.Count, 64);
+            double ti = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            if (r > 0)
+            {
+                calib.Add(tc);
+                infer.Add(ti);
+            }
+        }
+
+        return SideBySideBenchmark.Median(calib) / SideBySideBenchmark.Median(infer);
+    }
+
+    private static (double FloatMs, double QuantizedMs) MLNetScoring(string modelPath, FashionMnist calibration, FashionMnist test, int reps)
+    {
+        var ml = new MLContext(seed: 1);
+        var testView = ml.Data.LoadFromEnumerable(MLNetScoringBenchmarks.Rows(test));
+        var calibrationView = ml.Data.LoadFromEnumerable(MLNetScoringBenchmarks.Rows(calibration));
+        var floatModel = ml.Transforms.ApplyOnnxModel(modelPath).Fit(testView);
+        using var quantized = ml.Transforms.Quantize(modelPath).Fit(calibrationView);
+        var f = new List<double>();
+        var q = new List<double>();
+        for (int r = 0; r < reps + 1; r++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            MLNetScoringBenchmarks.Drain(floatModel.Transform(testView));
+            double tf = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            t0 = Stopwatch.GetTimestamp();
+            MLNetScoringBenchmarks.Drain(quantized.Transform(testView));
+            double tq = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            if (r > 0)
+            {
+                f.Add(tf);
+                q.Add(tq);
+            }
+        }
+
+        (floatModel as IDisposable)?.Dispose();
+        return (SideBySideBenchmark.Median(f), SideBySideBenchmark.Median(q));
+    }
+
+    private static string RuntimeInformationText() =>
+        $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}";
+
+    private static int ReadInt(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : fallback;
+    }
+
+    internal static string FindModel(string name) => MLNetScoringBenchmarks.FindModel(name);
+}
