@@ -26,13 +26,15 @@ internal static class PerformanceReport
         string? outPath = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
         int iterations = ReadInt(args, "--iterations", 200);
         int reps = ReadInt(args, "--reps", 5);
+        int threads = ReadInt(args, "--threads", 0);
+        var settings = new SessionSettings(Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
 
         var calibration = FashionMnist.Load(FashionMnist.DefaultDirectory, train: true, maxCount: 512);
         var test = FashionMnist.Load(FashionMnist.DefaultDirectory, train: false);
         var cases = new[] { new Case("fmnist_cnn", false), new Case("fmnist_mobile", false), new Case("fmnist_rowtf", false), new Case("fmnist_rowtf", true) };
         var c = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.AppendLine(string.Create(c, $"Measured {DateTime.UtcNow:yyyy-MM-dd} on {Environment.ProcessorCount} cores ({RuntimeInformationText()}); medians; each ratio from one run with the two sides alternating."));
+        md.AppendLine(string.Create(c, $"Measured {DateTime.UtcNow:yyyy-MM-dd} on {Environment.ProcessorCount} cores ({RuntimeInformationText()}), ORT_ENABLE_ALL, intra-op threads {(threads == 0 ? "ORT default" : threads.ToString(c))}; medians; each ratio from one run with the two sides alternating."));
         md.AppendLine();
         md.AppendLine("| model | mode | int8 vs fp32, batch 1 | int8 vs fp32, batch 32 | calibration (histogram) / fp32 inference, 512 samples | size fp32 → int8 |");
         md.AppendLine("| --- | --- | ---: | ---: | ---: | --- |");
@@ -45,8 +47,8 @@ internal static class PerformanceReport
             byte[] fp32 = model.ToBytes();
             byte[] int8 = quantized.Model.ToBytes();
             Console.Error.WriteLine($"{item.Label}: timing batch 1 and 32");
-            var b1 = SideBySideBenchmark.Run(int8, fp32, 1, iterations, warmup: 20);
-            var b32 = SideBySideBenchmark.Run(int8, fp32, 32, Math.Max(20, iterations / 4), warmup: 5);
+            var b1 = SideBySideBenchmark.Run(int8, fp32, 1, iterations, warmup: 20, settings);
+            var b32 = SideBySideBenchmark.Run(int8, fp32, 32, Math.Max(20, iterations / 4), warmup: 5, settings);
             string calibrationRatio = "—";
             if (!item.Dynamic)
             {
@@ -59,7 +61,7 @@ internal static class PerformanceReport
         }
 
         Console.Error.WriteLine("ML.NET scoring: fmnist_cnn, 10,000 rows");
-        var (floatMs, quantizedMs) = MLNetScoring(FindModel("fmnist_cnn.onnx"), calibration, test, reps);
+        var (floatMs, quantizedMs) = MLNetScoring(FindModel("fmnist_cnn.onnx"), calibration, test, reps, threads);
         md.AppendLine();
         md.AppendLine("| ML.NET `Transform` + cursor, fmnist_cnn, 10,000 rows | median | rows/s | vs `ApplyOnnxModel` float |");
         md.AppendLine("| --- | ---: | ---: | ---: |");
@@ -106,13 +108,16 @@ internal static class PerformanceReport
         return SideBySideBenchmark.Median(calib) / SideBySideBenchmark.Median(infer);
     }
 
-    private static (double FloatMs, double QuantizedMs) MLNetScoring(string modelPath, FashionMnist calibration, FashionMnist test, int reps)
+    private static (double FloatMs, double QuantizedMs) MLNetScoring(string modelPath, FashionMnist calibration, FashionMnist test, int reps, int threads)
     {
         var ml = new MLContext(seed: 1);
         var testView = ml.Data.LoadFromEnumerable(MLNetScoringBenchmarks.Rows(test));
         var calibrationView = ml.Data.LoadFromEnumerable(MLNetScoringBenchmarks.Rows(calibration));
-        var floatModel = ml.Transforms.ApplyOnnxModel(modelPath).Fit(testView);
-        using var quantized = ml.Transforms.Quantize(modelPath).Fit(calibrationView);
+        var onnxOptions = new Microsoft.ML.Transforms.Onnx.OnnxOptions { ModelFile = modelPath, OutputColumns = ["logits"], InputColumns = ["input"] };
+        if (threads > 0)
+            onnxOptions.IntraOpNumThreads = threads;
+        var floatModel = ml.Transforms.ApplyOnnxModel(onnxOptions).Fit(testView);
+        using var quantized = ml.Transforms.Quantize(new QuantizationOptions { ModelPath = modelPath, IntraOpNumThreads = threads > 0 ? threads : null }).Fit(calibrationView);
         var f = new List<double>();
         var q = new List<double>();
         for (int r = 0; r < reps + 1; r++)
