@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Quantization.Graph;
-using MLNet.Quantization.Onnx.Proto;
 using MLNet.Quantization.Observers;
 
 namespace MLNet.Quantization.Calibration;
@@ -30,13 +28,7 @@ internal sealed class Calibrator
         var watch = Stopwatch.StartNew();
         var inputs = _graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var fetched = _observers.Keys.Where(t => !inputs.ContainsKey(t)).ToList();
-        var model = _graph.ToModel().Proto;
-        var declared = new HashSet<string>(model.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
-        foreach (var t in fetched.Where(t => !declared.Contains(t)))
-            model.Graph.Output.Add(new ValueInfoProto { Name = t });
-
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        using var session = new InferenceSession(model.ToByteArray(), options);
+        using var session = InstrumentedSession.Create(_graph, fetched, GraphOptimizationLevel.ORT_ENABLE_ALL);
         int batchCount = 0;
         long samples = 0;
         foreach (var batch in batches)
@@ -77,7 +69,8 @@ internal sealed class Calibrator
             observer.Observe(values, shape);
     }
 
-    private static List<NamedOnnxValue> BuildFeeds(IReadOnlyList<NamedTensor> batch, Dictionary<string, ValueInfo> inputs)
+    /// <summary>ORT feeds for a batch, checked against the graph's inputs (names, rank, fixed dimensions, element type).</summary>
+    internal static List<NamedOnnxValue> BuildFeeds(IReadOnlyList<NamedTensor> batch, Dictionary<string, ValueInfo> inputs)
     {
         var byName = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
         foreach (var tensor in batch)
