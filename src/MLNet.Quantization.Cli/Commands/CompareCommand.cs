@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json.Serialization;
 using MLNet.Quantization.Cli.Plotting;
 using MLNet.Quantization.Diagnostics;
