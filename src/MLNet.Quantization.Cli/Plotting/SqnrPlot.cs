@@ -42,14 +42,15 @@ internal static class SqnrPlot
 
         var ticks = layers.Select((l, i) => new Tick(i, Shorten(l.Tensor))).ToArray();
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        plot.Axes.Bottom.MinimumSize = 160;
+        plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+        plot.Axes.Bottom.MinimumSize = 190;
+        plot.Axes.Left.MinimumSize = 130; // room for the first rotated tick label
         plot.Axes.SetLimits(-0.6, layers.Count - 0.4, bottom, top + 3);
         plot.Title(title);
         plot.YLabel("activation SQNR (dB), worst first");
         AtomicFile.Write(path, temp => plot.SavePng(temp, Width, Height));
     }
 
-    private static string Shorten(string name) => name.Length <= 32 ? name : "…" + name[^31..];
+    private static string Shorten(string name) => name.Length <= 26 ? name : "…" + name[^25..];
 }

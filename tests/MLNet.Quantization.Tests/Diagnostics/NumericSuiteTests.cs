@@ -116,5 +116,12 @@ public sealed class NumericSuiteTests
         Assert.IsTrue(head.PerChannel);
         Assert.IsGreaterThan(30.0, head.SqnrDb);
         Assert.IsTrue(report.Weights.All(w => w.SqnrDb > 30), string.Join("; ", report.Weights));
+
+        // activations quantized at run time (DynamicQuantizeLinear → DequantizeLinear) are points too
+        var full = NumericSuite.Compare(OnnxModel.Load(TestPaths.Model("fmnist_rowtf")), quantized.Model, TestBatches().Take(2));
+        Assert.IsEmpty(full.Unmatched, string.Join("; ", full.Unmatched));
+        Assert.HasCount(OnnxGraph.FromModel(quantized.Model).Nodes.Count(n => n.OpType == "DynamicQuantizeLinear"), full.Activations);
+        Assert.IsTrue(full.Activations.All(a => a.SqnrDb > 25), string.Join("; ", full.Activations));
+        Assert.IsGreaterThan(0.95, full.Top1Agreement!.Value);
     }
 }
