@@ -1,10 +1,5 @@
 using System.Text.Json;
-using MLNet.Quantization.Cli.Commands;
 using MLNet.Quantization.Data;
-using MLNet.Quantization.Diagnostics;
-using MLNet.Quantization.Observers;
-using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
 
 namespace MLNet.Quantization.Cli.Tests;
 
@@ -97,6 +92,7 @@ public sealed class AccuracyAwareQuantizeTests
             (Harsh(output, "--max-accuracy-drop", "-0.1", "--eval-data", _evalData, "--eval-labels", _evalLabels), "--max-accuracy-drop"),
             (Harsh(output, "--max-accuracy-drop", "0.005", "--eval-data", _evalData, "--eval-labels", _evalData), "--eval-labels"),
             (Harsh(output, "--max-accuracy-drop", "0.005", "--eval-data", _calibration, "--eval-labels", _evalLabels), "--eval-data"),
+            (Harsh(output, "--accuracy-layer-types", "Gemm"), "--accuracy-layer-types"),
         };
         foreach (var (args, expect) in cases)
         {
@@ -112,24 +108,20 @@ public sealed class AccuracyAwareQuantizeTests
     }
 
     [TestMethod]
-    public void AnUnmetTargetErrorNamesTheBestResult()
+    public void AnUnmetTargetExitsWithCode2NamingTheBestResultAndWritesNothing()
     {
-        // with the tool's layer set (every Conv/Gemm/MatMul) the last step is the float model itself, so an unmet target
-        // is made with the library's layer filter (only the head Gemm may go back while the damage is in the embedding);
-        // the CLI turns it into this CliException text: exit 2 and one error line naming the best result
-        var calibration = new List<IReadOnlyList<Calibration.NamedTensor>>();
-        var raw = Cli.DataFiles.NpyReader.Read(_calibration);
-        for (int s = 0; s < 256; s += 128)
-            calibration.Add([Calibration.NamedTensor.FromFloats("input", raw.Floats.AsSpan(s * 784, 128 * 784).ToArray(), 128, 1, 28, 28)]);
-        var test = FashionMnist.Load(train: false, maxCount: 200);
-        var e = Assert.ThrowsExactly<AccuracyTargetNotMetException>(() => new AccuracyAwareQuantizer(
-                () => new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(reduceRange: true, activationObserver: o => new MinMaxObserver(o))))
-            .Run(OnnxModel.Load(Model("fmnist_rowtf")), calibration, new EvaluationSet(test.Images, test.Labels),
-                new AccuracyAwareOptions { MaxDrop = 0.005, LayerOpTypes = new HashSet<string> { "Gemm" } }));
-
-        string message = QuantizeCommand.UnmetTarget(0.005, e.BestResult);
-        StringAssert.StartsWith(message, "--max-accuracy-drop 0.005: target not met");
-        StringAssert.Contains(message, $"best result: top-1 {e.BestResult.Metric:F4}");
-        StringAssert.Contains(message, "no model written");
+        // only the head Gemm may go back to float, but the damage is in the embedding MatMul
+        string output = Path.Combine(_dir, "unmet.onnx");
+        var (code, stdout, stderr) = Run(Harsh(output, "--max-accuracy-drop", "0.005", "--eval-data", _evalData, "--eval-labels", _evalLabels,
+            "--accuracy-layer-types", "Gemm"));
+        Assert.AreEqual(2, code, stdout + stderr);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.HasCount(1, lines, stderr);
+        StringAssert.StartsWith(lines[0], "error: --max-accuracy-drop 0.005: target not met");
+        StringAssert.Contains(lines[0], "best result: top-1 ");
+        StringAssert.Contains(lines[0], "of 1 layers in float"); // giving /head/Gemm back did not help, so the best is the first model
+        StringAssert.Contains(lines[0], "no model written");
+        Assert.IsFalse(File.Exists(output));
+        Assert.IsEmpty(Directory.GetFiles(_dir, "*.tmp*"));
     }
 }

@@ -38,11 +38,12 @@ internal static class QuantizeCommand
         var maxDrop = new Option<double?>("--max-accuracy-drop") { Description = "Accuracy-aware mode: the largest top-1 drop allowed." };
         var evalData = new Option<string?>("--eval-data") { Description = "Accuracy-aware mode: evaluation samples." };
         var evalLabels = new Option<string?>("--eval-labels") { Description = "Accuracy-aware mode: evaluation labels." };
+        var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
             model, output, mode, calibrationData, calibrationSamples, observer, perChannel, reduceRange, exclude, json,
-            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels,
+            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes,
         };
         command.SetAction(parse =>
         {
@@ -58,7 +59,7 @@ internal static class QuantizeCommand
                 throw new CliException("--mode qat needs the MLNet.Quantization.TorchSharp trainer, which this build does not include yet; use --mode static or dynamic");
             }
 
-            return Run(options, AccuracyTarget(parse.GetValue(maxDrop), parse.GetValue(evalData), parse.GetValue(evalLabels)), stdout);
+            return Run(options, AccuracyTarget(parse.GetValue(maxDrop), parse.GetValue(evalData), parse.GetValue(evalLabels), parse.GetValue(layerTypes)), stdout);
         });
         return command;
     }
@@ -66,19 +67,27 @@ internal static class QuantizeCommand
     private sealed record Settings(string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json);
 
     /// <summary>Accuracy-aware mode: the largest top-1 drop and the labelled evaluation data.</summary>
-    private sealed record AccuracyTargetSettings(double MaxDrop, string EvalData, string EvalLabels);
+    private sealed record AccuracyTargetSettings(double MaxDrop, string EvalData, string EvalLabels, IReadOnlySet<string> LayerTypes);
 
-    private static AccuracyTargetSettings? AccuracyTarget(double? maxDrop, string? evalData, string? evalLabels)
+    private static AccuracyTargetSettings? AccuracyTarget(double? maxDrop, string? evalData, string? evalLabels, string? layerTypes)
     {
         if (maxDrop is null && evalData is null && evalLabels is null)
+        {
+            if (layerTypes is not null)
+                throw new CliException("--accuracy-layer-types only applies with --max-accuracy-drop, --eval-data and --eval-labels");
             return null;
+        }
+
         var missing = new[] { ("--max-accuracy-drop", maxDrop is null), ("--eval-data", evalData is null), ("--eval-labels", evalLabels is null) }
             .Where(m => m.Item2).Select(m => m.Item1).ToList();
         if (missing.Count > 0)
             throw new CliException($"accuracy-aware mode needs --max-accuracy-drop, --eval-data and --eval-labels together; missing {string.Join(", ", missing)}");
         if (!double.IsFinite(maxDrop!.Value) || maxDrop < 0 || maxDrop >= 1)
             throw new CliException($"--max-accuracy-drop must be a fraction in [0, 1), e.g. 0.005 for half a point; got {maxDrop}");
-        return new AccuracyTargetSettings(maxDrop.Value, evalData!, evalLabels!);
+        var types = (layerTypes ?? "Conv,Gemm,MatMul").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        if (types.Count == 0)
+            throw new CliException("--accuracy-layer-types needs at least one op type, e.g. Conv,Gemm,MatMul");
+        return new AccuracyTargetSettings(maxDrop.Value, evalData!, evalLabels!, types);
     }
 
     private static int Run(Settings s, AccuracyTargetSettings? target, TextWriter stdout)
@@ -134,7 +143,7 @@ internal static class QuantizeCommand
         var tuner = new AccuracyAwareQuantizer(() => BuildQuantizer(s, dynamic, graph));
         try
         {
-            return tuner.Run(model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop });
+            return tuner.Run(model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop, LayerOpTypes = target.LayerTypes });
         }
         catch (AccuracyTargetNotMetException e)
         {
@@ -143,8 +152,8 @@ internal static class QuantizeCommand
     }
 
     /// <summary>The <c>error:</c> text when the target cannot be met: the best result found, and that nothing was written.</summary>
-    internal static string UnmetTarget(double maxDrop, AccuracyAwareResult best) => string.Create(CultureInfo.InvariantCulture,
-        $"--max-accuracy-drop {maxDrop}: target not met even with every layer back in float; best result: top-1 {best.Metric:F4} vs float {best.FloatMetric:F4} (drop {best.Drop:F4}) with {best.Decisions.Count} of {best.Layers.Count} layers in float{(best.Decisions.Count > 0 ? $" [{string.Join(", ", best.Decisions.Select(d => d.NodeName))}]" : "")}; no model written");
+    private static string UnmetTarget(double maxDrop, AccuracyAwareResult best) => string.Create(CultureInfo.InvariantCulture,
+        $"--max-accuracy-drop {maxDrop}: target not met even with every candidate layer back in float; best result: top-1 {best.Metric:F4} vs float {best.FloatMetric:F4} (drop {best.Drop:F4}) with {best.Decisions.Count} of {best.Layers.Count} layers in float{(best.Decisions.Count > 0 ? $" [{string.Join(", ", best.Decisions.Select(d => d.NodeName))}]" : "")}; no model written");
 
     private static X86Quantizer BuildQuantizer(Settings s, bool dynamic, OnnxGraph graph)
     {
