@@ -76,7 +76,7 @@ internal sealed class Calibrator
         foreach (var tensor in batch)
         {
             if (!inputs.TryGetValue(tensor.Name, out var info))
-                throw new ArgumentException($"Calibration batch has tensor '{tensor.Name}', but the model's inputs are [{string.Join(", ", inputs.Keys)}].");
+                throw new ArgumentException($"Batch has tensor '{tensor.Name}', but the model's inputs are [{string.Join(", ", inputs.Keys)}].");
             if (info.Shape is { } shape)
             {
                 if (shape.Count != tensor.Shape.Length)
@@ -96,7 +96,7 @@ internal sealed class Calibrator
 
         var missing = inputs.Keys.Where(k => !byName.ContainsKey(k)).ToList();
         if (missing.Count > 0)
-            throw new ArgumentException($"Calibration batch lacks model input(s) [{string.Join(", ", missing)}].");
+            throw new ArgumentException($"Batch lacks model input(s) [{string.Join(", ", missing)}].");
         return byName.Values.Select(t => t.Floats is not null
             ? NamedOnnxValue.CreateFromTensor(t.Name, new DenseTensor<float>(t.Floats, t.Shape))
             : NamedOnnxValue.CreateFromTensor(t.Name, new DenseTensor<long>(t.Int64s!, t.Shape))).ToList();

@@ -31,9 +31,13 @@ internal static class FloatReferenceMetadata
     {
         if (!model.MetadataProps.TryGetValue(Key, out var value))
             return null;
-        var fields = value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(f => f.Split('=', 2))
-            .ToDictionary(f => f[0], f => f.Length == 2 ? f[1] : "", StringComparer.Ordinal);
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var field in value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var pair = field.Split('=', 2);
+            fields[pair[0]] = pair.Length == 2 ? pair[1] : "";
+        }
+
         return new PrepareOptions
         {
             FoldConstants = Parse(fields, "fold_constants", value),

@@ -43,6 +43,17 @@ public sealed class NumericSuiteTests
     }
 
     [TestMethod]
+    public void MalformedFloatReferenceMetadataIsRejectedByName()
+    {
+        var proto = Cnn.Value.Quantized.Model.Proto.Clone();
+        proto.MetadataProps.Single(p => p.Key == "mlnet_quantization.float_reference").Value = "fold_constants=maybe;fold_batchnorm=true";
+        var bad = OnnxModel.Load(Google.Protobuf.MessageExtensions.ToByteArray(proto));
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => NumericSuite.CompareWeights(Cnn.Value.Float, bad));
+        StringAssert.Contains(e.Message, "mlnet_quantization.float_reference");
+        StringAssert.Contains(e.Message, "fold_constants");
+    }
+
+    [TestMethod]
     public void EveryQuantizationPointOfTheBatchNormCnnIsMatchedThroughTheFoldedGraph()
     {
         var (floatModel, prepared, quantized) = Cnn.Value;
