@@ -19,6 +19,7 @@ public static class CliApp
         root.Subcommands.Add(InspectCommand.Create(stdout));
         root.Subcommands.Add(EvalCommand.Create(stdout));
         root.Subcommands.Add(BenchCommand.Create(stdout));
+        root.Subcommands.Add(CompareCommand.Create(stdout));
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -18,18 +18,11 @@ internal static class EvalCommand
         {
             var onnx = CommonOptions.LoadModel(parse.GetValue(model)!);
             var graph = OnnxGraph.FromModel(onnx);
-            var input = graph.Inputs.FirstOrDefault() ?? throw new CliException("the model has no inputs");
-            var y = NpyReader.Read(parse.GetValue(labels)!);
-            if (y.Shape.Length != 1 || y.DType is not ("<i8" or "<i4"))
-                throw new CliException($"--labels: '{parse.GetValue(labels)}' must be int64 or int32 with shape [N], got {y.DType} [{string.Join(", ", y.Shape)}]");
-            var batches = ModelInputs.Batches(graph, parse.GetValue(data)!, int.MaxValue, 256);
-            int count = batches.Sum(b => b[0].Shape[0]);
-            if (count != y.Shape[0])
-                throw new CliException($"--data has {count} samples but --labels has {y.Shape[0]}");
-            var samples = batches.SelectMany(b => b[0].Floats ?? throw new CliException($"input '{input.Name}' is not float")).ToArray();
+            var labelled = LabelledData.Read(graph, parse.GetValue(data)!, parse.GetValue(labels)!);
+            int count = labelled.Count;
             using var runner = new ModelRunner(onnx);
             var ui = CliConsole.For(stdout);
-            int sampleSize = samples.Length / Math.Max(count, 1);
+            int sampleSize = labelled.Samples.Length / Math.Max(count, 1);
             var logits = ui.WithProgress("evaluating", count, progress =>
             {
                 var parts = new List<float>();
@@ -37,7 +30,7 @@ internal static class EvalCommand
                 for (int start = 0; start < count; start += chunk)
                 {
                     int n = Math.Min(chunk, count - start);
-                    parts.AddRange(runner.Run(samples.AsSpan(start * sampleSize, n * sampleSize), n));
+                    parts.AddRange(runner.Run(labelled.Samples.AsSpan(start * sampleSize, n * sampleSize), n));
                     progress.Report(start + n);
                 }
 
@@ -49,8 +42,8 @@ internal static class EvalCommand
             for (int i = 0; i < count; i++)
             {
                 int predicted = ModelRunner.ArgMax(logits.AsSpan(i * classes, classes));
-                long label = y.Int64s[i];
-                if (label < 0 || label >= classes)
+                int label = labelled.Labels[i];
+                if (label >= classes)
                     throw new CliException($"--labels: label {label} at index {i} is outside the model's {classes} classes");
                 confusion[label, predicted]++;
                 if (predicted == label)

@@ -4,6 +4,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Cli.DataFiles;
+using MLNet.Quantization.Diagnostics;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
@@ -37,11 +39,12 @@ internal static class QuantizeCommand
         var maxDrop = new Option<double?>("--max-accuracy-drop") { Description = "Accuracy-aware mode: the largest top-1 drop allowed." };
         var evalData = new Option<string?>("--eval-data") { Description = "Accuracy-aware mode: evaluation samples." };
         var evalLabels = new Option<string?>("--eval-labels") { Description = "Accuracy-aware mode: evaluation labels." };
+        var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
             model, output, mode, calibrationData, calibrationSamples, observer, perChannel, reduceRange, exclude, json,
-            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels,
+            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes,
         };
         command.SetAction(parse =>
         {
@@ -57,16 +60,38 @@ internal static class QuantizeCommand
                 throw new CliException("--mode qat needs the MLNet.Quantization.TorchSharp trainer, which this build does not include yet; use --mode static or dynamic");
             }
 
-            if (parse.GetValue(maxDrop) is not null || parse.GetValue(evalData) is not null || parse.GetValue(evalLabels) is not null)
-                throw new CliException("--max-accuracy-drop (accuracy-aware mode) is not available in this build yet");
-            return Run(options, stdout);
+            return Run(options, AccuracyTarget(parse.GetValue(maxDrop), parse.GetValue(evalData), parse.GetValue(evalLabels), parse.GetValue(layerTypes)), stdout);
         });
         return command;
     }
 
     private sealed record Settings(string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json);
 
-    private static int Run(Settings s, TextWriter stdout)
+    /// <summary>Accuracy-aware mode: the largest top-1 drop and the labelled evaluation data.</summary>
+    private sealed record AccuracyTargetSettings(double MaxDrop, string EvalData, string EvalLabels, IReadOnlySet<string> LayerTypes);
+
+    private static AccuracyTargetSettings? AccuracyTarget(double? maxDrop, string? evalData, string? evalLabels, string? layerTypes)
+    {
+        if (maxDrop is null && evalData is null && evalLabels is null)
+        {
+            if (layerTypes is not null)
+                throw new CliException("--accuracy-layer-types only applies with --max-accuracy-drop, --eval-data and --eval-labels");
+            return null;
+        }
+
+        var missing = new[] { ("--max-accuracy-drop", maxDrop is null), ("--eval-data", evalData is null), ("--eval-labels", evalLabels is null) }
+            .Where(m => m.Item2).Select(m => m.Item1).ToList();
+        if (missing.Count > 0)
+            throw new CliException($"accuracy-aware mode needs --max-accuracy-drop, --eval-data and --eval-labels together; missing {string.Join(", ", missing)}");
+        if (!double.IsFinite(maxDrop!.Value) || maxDrop < 0 || maxDrop >= 1)
+            throw new CliException($"--max-accuracy-drop must be a fraction in [0, 1), e.g. 0.005 for half a point; got {maxDrop}");
+        var types = (layerTypes ?? "Conv,Gemm,MatMul").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        if (types.Count == 0)
+            throw new CliException("--accuracy-layer-types needs at least one op type, e.g. Conv,Gemm,MatMul");
+        return new AccuracyTargetSettings(maxDrop.Value, evalData!, evalLabels!, types);
+    }
+
+    private static int Run(Settings s, AccuracyTargetSettings? target, TextWriter stdout)
     {
         if (s.CalibrationSamples <= 0)
             throw new CliException($"--calibration-samples must be positive, got {s.CalibrationSamples}");
@@ -81,34 +106,46 @@ internal static class QuantizeCommand
 
         var model = OnnxModel.Load(s.Model);
         var graph = OnnxGraph.FromModel(model);
-        var quantizer = BuildQuantizer(s, dynamic, graph);
         var ui = CliConsole.For(stdout);
         var watch = Stopwatch.StartNew();
-        var prepared = QuantizationFlow.Prepare(model, quantizer);
-        if (prepared.NeedsCalibration)
+        QuantizedModel result;
+        AccuracyAwareResult? tuned = null;
+        if (target is null)
         {
-            var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples);
-            long total = batches.Sum(b => (long)b[0].Shape[0]);
-            ui.WithProgress("calibrating", total, progress =>
+            var prepared = QuantizationFlow.Prepare(model, BuildQuantizer(s, dynamic, graph));
+            if (prepared.NeedsCalibration)
             {
-                prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)));
-                return 0;
-            });
+                var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples);
+                long total = batches.Sum(b => (long)b[0].Shape[0]);
+                ui.WithProgress("calibrating", total, progress =>
+                {
+                    prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)));
+                    return 0;
+                });
+            }
+
+            result = prepared.Convert();
+        }
+        else
+        {
+            tuned = RunAccuracyAware(s, target, dynamic, model, graph);
+            result = tuned.Model;
         }
 
-        var result = prepared.Convert();
         result.Save(s.Output);
         watch.Stop();
 
         var report = result.Report;
         ui.WriteLine($"quantized {s.Model} → {s.Output}");
+        if (tuned is not null)
+            ui.WriteLine(tuned.ToString().Replace("metric", "top-1", StringComparison.Ordinal));
         if (ui.IsInteractive)
             WriteSummaryTable(ui, report);
         else
             stdout.WriteLine(report.ToString());
         ui.WriteLine($"total time: {watch.Elapsed.TotalSeconds:F2} s");
         if (s.Json is not null)
-            WriteJson(s, report);
+            WriteJson(s, report, tuned);
         return 0;
     }
 
@@ -121,6 +158,26 @@ internal static class QuantizeCommand
         ui.WriteTable($"{report.Mode} quantization", ["op type", "nodes", "kept as", "why"], rows);
         ui.WriteLine($"size: {report.FloatModelBytes:N0} → {report.QuantizedModelBytes:N0} bytes ({report.CompressionRatio:F2}× smaller)");
     }
+
+    /// <summary>Accuracy-aware mode: layers back to float, most harmful first, until top-1 drops by at most the target.</summary>
+    private static AccuracyAwareResult RunAccuracyAware(Settings s, AccuracyTargetSettings target, bool dynamic, OnnxModel model, OnnxGraph graph)
+    {
+        var evaluation = LabelledData.Read(graph, target.EvalData, target.EvalLabels, "--eval-data", "--eval-labels");
+        var calibration = dynamic ? [] : ModelInputs.Batches(graph, s.CalibrationData!, s.CalibrationSamples);
+        var tuner = new AccuracyAwareQuantizer(() => BuildQuantizer(s, dynamic, graph));
+        try
+        {
+            return tuner.Run(model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop, LayerOpTypes = target.LayerTypes });
+        }
+        catch (AccuracyTargetNotMetException e)
+        {
+            throw new CliException(UnmetTarget(target.MaxDrop, e.BestResult));
+        }
+    }
+
+    /// <summary>The <c>error:</c> text when the target cannot be met: the best result found, and that nothing was written.</summary>
+    private static string UnmetTarget(double maxDrop, AccuracyAwareResult best) => string.Create(CultureInfo.InvariantCulture,
+        $"--max-accuracy-drop {maxDrop}: target not met even with every candidate layer back in float; best result: top-1 {best.Metric:F4} vs float {best.FloatMetric:F4} (drop {best.Drop:F4}) with {best.Decisions.Count} of {best.Layers.Count} layers in float{(best.Decisions.Count > 0 ? $" [{string.Join(", ", best.Decisions.Select(d => d.NodeName))}]" : "")}; no model written");
 
     private static X86Quantizer BuildQuantizer(Settings s, bool dynamic, OnnxGraph graph)
     {
@@ -168,13 +225,16 @@ internal static class QuantizeCommand
         return quantizer;
     }
 
-    private static void WriteJson(Settings s, QuantizationReport report)
+    private static void WriteJson(Settings s, QuantizationReport report, AccuracyAwareResult? tuned)
     {
+        var accuracy = tuned is null ? null : new AccuracyAwareSummary(
+            tuned.MaxDrop, tuned.FloatMetric, tuned.InitialMetric, tuned.Metric, tuned.Drop, tuned.QuantizedLayerCount, tuned.Layers.Count,
+            tuned.Decisions.Select(d => new DecisionSummary(d.Step, d.NodeName, d.OpType, d.Metric, d.Drop)).ToList());
         var summary = new QuantizeSummary(
             s.Model, s.Output, report.Mode, report.QuantizedNodesByOpType.ToDictionary(k => k.Key, k => k.Value),
             report.NodesLeftInFloat.Select(n => new FloatNodeSummary(n.Name, n.OpType, n.Reason)).ToList(),
             report.FloatModelBytes, report.QuantizedModelBytes, Math.Round(report.CompressionRatio, 4),
-            Math.Round(report.CalibrationTime.TotalSeconds, 4), report.CalibrationSamples);
+            Math.Round(report.CalibrationTime.TotalSeconds, 4), report.CalibrationSamples, accuracy);
         AtomicFile.WriteAllText(s.Json!, JsonSerializer.Serialize(summary, SummaryJson.Default.QuantizeSummary));
     }
 }
@@ -190,7 +250,27 @@ internal sealed record QuantizeSummary(
     [property: JsonPropertyName("int8_bytes")] long Int8Bytes,
     [property: JsonPropertyName("compression_ratio")] double CompressionRatio,
     [property: JsonPropertyName("calibration_seconds")] double CalibrationSeconds,
-    [property: JsonPropertyName("calibration_samples")] long CalibrationSamples);
+    [property: JsonPropertyName("calibration_samples")] long CalibrationSamples,
+    [property: JsonPropertyName("accuracy_aware")] AccuracyAwareSummary? AccuracyAware);
+
+/// <summary>Accuracy-aware mode in the JSON summary: top-1 figures and each layer given back to float.</summary>
+internal sealed record AccuracyAwareSummary(
+    [property: JsonPropertyName("max_drop")] double MaxDrop,
+    [property: JsonPropertyName("float_top1")] double FloatTop1,
+    [property: JsonPropertyName("initial_top1")] double InitialTop1,
+    [property: JsonPropertyName("final_top1")] double FinalTop1,
+    [property: JsonPropertyName("drop")] double Drop,
+    [property: JsonPropertyName("layers_quantized")] int LayersQuantized,
+    [property: JsonPropertyName("layers_total")] int LayersTotal,
+    [property: JsonPropertyName("decisions")] List<DecisionSummary> Decisions);
+
+/// <summary>One layer given back to float, with the top-1 after it.</summary>
+internal sealed record DecisionSummary(
+    [property: JsonPropertyName("step")] int Step,
+    [property: JsonPropertyName("node")] string Node,
+    [property: JsonPropertyName("op_type")] string OpType,
+    [property: JsonPropertyName("top1")] double Top1,
+    [property: JsonPropertyName("drop")] double Drop);
 
 /// <summary>A node left in float, in the JSON summary.</summary>
 internal sealed record FloatNodeSummary(

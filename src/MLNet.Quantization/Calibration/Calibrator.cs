@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Quantization.Graph;
-using MLNet.Quantization.Onnx.Proto;
 using MLNet.Quantization.Observers;
 
 namespace MLNet.Quantization.Calibration;
@@ -30,13 +28,7 @@ internal sealed class Calibrator
         var watch = Stopwatch.StartNew();
         var inputs = _graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var fetched = _observers.Keys.Where(t => !inputs.ContainsKey(t)).ToList();
-        var model = _graph.ToModel().Proto;
-        var declared = new HashSet<string>(model.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
-        foreach (var t in fetched.Where(t => !declared.Contains(t)))
-            model.Graph.Output.Add(new ValueInfoProto { Name = t });
-
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        using var session = new InferenceSession(model.ToByteArray(), options);
+        using var session = InstrumentedSession.Create(_graph, fetched, GraphOptimizationLevel.ORT_ENABLE_ALL);
         int batchCount = 0;
         long samples = 0;
         foreach (var batch in batches)
@@ -77,13 +69,14 @@ internal sealed class Calibrator
             observer.Observe(values, shape);
     }
 
-    private static List<NamedOnnxValue> BuildFeeds(IReadOnlyList<NamedTensor> batch, Dictionary<string, ValueInfo> inputs)
+    /// <summary>ORT feeds for a batch, checked against the graph's inputs (names, rank, fixed dimensions, element type).</summary>
+    internal static List<NamedOnnxValue> BuildFeeds(IReadOnlyList<NamedTensor> batch, Dictionary<string, ValueInfo> inputs)
     {
         var byName = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
         foreach (var tensor in batch)
         {
             if (!inputs.TryGetValue(tensor.Name, out var info))
-                throw new ArgumentException($"Calibration batch has tensor '{tensor.Name}', but the model's inputs are [{string.Join(", ", inputs.Keys)}].");
+                throw new ArgumentException($"Batch has tensor '{tensor.Name}', but the model's inputs are [{string.Join(", ", inputs.Keys)}].");
             if (info.Shape is { } shape)
             {
                 if (shape.Count != tensor.Shape.Length)
@@ -103,7 +96,7 @@ internal sealed class Calibrator
 
         var missing = inputs.Keys.Where(k => !byName.ContainsKey(k)).ToList();
         if (missing.Count > 0)
-            throw new ArgumentException($"Calibration batch lacks model input(s) [{string.Join(", ", missing)}].");
+            throw new ArgumentException($"Batch lacks model input(s) [{string.Join(", ", missing)}].");
         return byName.Values.Select(t => t.Floats is not null
             ? NamedOnnxValue.CreateFromTensor(t.Name, new DenseTensor<float>(t.Floats, t.Shape))
             : NamedOnnxValue.CreateFromTensor(t.Name, new DenseTensor<long>(t.Int64s!, t.Shape))).ToList();

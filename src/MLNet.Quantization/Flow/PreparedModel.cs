@@ -19,10 +19,12 @@ public sealed class PreparedModel
     private readonly List<QuantGroup> _groups;
     private readonly Dictionary<QuantizationEdge, QuantGroup> _byEdge;
     private readonly long _floatBytes;
+    private readonly PrepareOptions _options;
     private CalibrationProgress _calibration;
 
-    internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes)
+    internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, PrepareOptions options)
     {
+        _options = options;
         _graph = graph;
         _annotations = annotations;
         _groups = groups;
@@ -47,6 +49,16 @@ public sealed class PreparedModel
     public bool NeedsCalibration => _groups.Any(g => g.Kind == QuantGroupKind.Activation);
 
     internal IReadOnlyList<QuantGroup> Groups => _groups;
+
+    /// <summary>The nodes with at least one quantized input, in topological order.</summary>
+    internal IReadOnlyList<OnnxNode> QuantizedNodes
+    {
+        get
+        {
+            var quantized = new HashSet<OnnxNode>(_byEdge.Keys.Where(e => e.IsInput).Select(e => e.Node), ReferenceEqualityComparer.Instance);
+            return _graph.TopologicalOrder().Where(quantized.Contains).ToList();
+        }
+    }
 
     internal void ObserveWeights()
     {
@@ -107,6 +119,7 @@ public sealed class PreparedModel
             .ToList();
         new QdqWriter(graph).Write(edges);
         var model = graph.ToModel();
+        FloatReferenceMetadata.Write(model, _options);
         return new QuantizedModel(model, BuildReport(model));
     }
 

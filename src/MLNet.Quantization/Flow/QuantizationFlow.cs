@@ -20,14 +20,8 @@ public static class QuantizationFlow
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(quantizer);
         options ??= new PrepareOptions();
-        var graph = OnnxGraph.FromModel(model);
         long floatBytes = model.Proto.CalculateSize();
-        graph.EnsureUniqueNodeNames();
-        OpsetUpgrade.Ensure(graph);
-        if (options.FoldConstants)
-            ConstantFoldingPass.Run(graph);
-        if (options.FoldBatchNorm)
-            BatchNormFoldingPass.Run(graph);
+        var graph = PrepareFloatGraph(model, options);
 
         var annotations = Annotate(graph, quantizer);
 
@@ -35,9 +29,26 @@ public static class QuantizationFlow
             OrtFusionRules.CompleteOutputs(graph, annotations);
         annotations.Validate(graph);
         var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
-        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes);
+        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options);
         prepared.ObserveWeights();
         return prepared;
+    }
+
+    /// <summary>
+    /// The float graph the quantizer works on: unique node names, opset 13, constants and BatchNorm folded as
+    /// <paramref name="options"/> say. Deterministic, so the numeric suite rebuilds the same graph (and tensor names)
+    /// from the float model to compare a quantized model against.
+    /// </summary>
+    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options)
+    {
+        var graph = OnnxGraph.FromModel(model);
+        graph.EnsureUniqueNodeNames();
+        OpsetUpgrade.Ensure(graph);
+        if (options.FoldConstants)
+            ConstantFoldingPass.Run(graph);
+        if (options.FoldBatchNorm)
+            BatchNormFoldingPass.Run(graph);
+        return graph;
     }
 
     private static QuantizationAnnotations Annotate(OnnxGraph graph, Quantizer.Quantizer quantizer)

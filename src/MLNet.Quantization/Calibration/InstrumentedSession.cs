@@ -1,0 +1,23 @@
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx.Proto;
+
+namespace MLNet.Quantization.Calibration;
+
+/// <summary>
+/// An ONNX Runtime session over a graph with intermediate tensors added as (untyped) graph outputs, which ORT accepts:
+/// the calibrator's and the numeric suite's way of reading any tensor ORT computes.
+/// </summary>
+internal static class InstrumentedSession
+{
+    public static InferenceSession Create(OnnxGraph graph, IEnumerable<string> extraOutputs, GraphOptimizationLevel level)
+    {
+        var model = graph.ToModel().Proto;
+        var declared = new HashSet<string>(model.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
+        foreach (var t in extraOutputs.Where(declared.Add))
+            model.Graph.Output.Add(new ValueInfoProto { Name = t });
+        using var options = new SessionOptions { GraphOptimizationLevel = level };
+        return new InferenceSession(model.ToByteArray(), options);
+    }
+}

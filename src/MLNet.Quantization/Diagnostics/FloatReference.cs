@@ -1,0 +1,71 @@
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx;
+
+namespace MLNet.Quantization.Diagnostics;
+
+/// <summary>
+/// Chooses the float graph a quantized model is compared against, and tells whether a tensor name means the same value
+/// in both graphs.
+/// </summary>
+/// <remarks>
+/// A model written by this library records how its float graph was prepared (<see cref="FloatReferenceMetadata"/>):
+/// constants and BatchNorm folded. Its QuantizeLinear nodes read tensors of that prepared graph under their own names,
+/// and after BatchNorm folding a Conv's output name carries the folded (post-BN) value, which in the original float
+/// model is the pre-BN value. So the reference is that prepared graph, rebuilt from the float model with the same
+/// deterministic passes. For any other QDQ model the float model is used as given, and a name is trusted only when the
+/// tensor's consumers have the same operator types in both graphs (seen through Q/DQ), which rejects, among others, a
+/// tensor whose BatchNormalization was folded in one model only.
+/// </remarks>
+internal static class FloatReference
+{
+    private static readonly HashSet<string> FusedMatMuls = new(StringComparer.Ordinal) { "DynamicQuantizeMatMul", "MatMulIntegerToFloat" };
+    private static readonly HashSet<string> FloatMatMuls = new(StringComparer.Ordinal) { "Gemm", "MatMul" };
+
+    public static OnnxGraph Resolve(OnnxModel floatModel, OnnxModel quantizedModel)
+    {
+        var options = FloatReferenceMetadata.Read(quantizedModel);
+        return options is null ? OnnxGraph.FromModel(floatModel) : QuantizationFlow.PrepareFloatGraph(floatModel, options);
+    }
+
+    /// <summary>Null when the tensor has the same kinds of consumers in both graphs; otherwise why not.</summary>
+    public static string? ConsumerMismatch(OnnxGraph reference, string floatTensor, OnnxGraph quantized, string quantizedTensor)
+    {
+        var floatSide = new SortedSet<string>(reference.GetConsumers(floatTensor).Select(c => c.Node.OpType), StringComparer.Ordinal);
+        if (reference.IsGraphOutput(floatTensor))
+            floatSide.Add("(graph output)");
+        var quantizedSide = QuantizedConsumers(quantized, quantizedTensor);
+        if (quantizedSide.RemoveWhere(FusedMatMuls.Contains) > 0)
+            floatSide.RemoveWhere(FloatMatMuls.Contains); // ORT's fused dynamic MatMul/Gemm stand in for a float one
+        if (floatSide.SetEquals(quantizedSide))
+            return null;
+        return $"its consumers differ (float model: {Describe(floatSide)}; quantized model: {Describe(quantizedSide)}), so the name may not denote the same value (e.g. a BatchNormalization folded in one model only)";
+    }
+
+    /// <summary>Operator types reading <paramref name="tensor"/>, looking through QuantizeLinear → DequantizeLinear pairs.</summary>
+    public static SortedSet<string> QuantizedConsumers(OnnxGraph graph, string tensor)
+    {
+        var result = new SortedSet<string>(StringComparer.Ordinal);
+        if (graph.IsGraphOutput(tensor))
+            result.Add("(graph output)");
+        foreach (var use in graph.GetConsumers(tensor))
+        {
+            if (use.Node.OpType is not ("QuantizeLinear" or "DynamicQuantizeLinear"))
+            {
+                result.Add(use.Node.OpType);
+                continue;
+            }
+
+            foreach (var dq in graph.GetConsumers(use.Node.Outputs[0]))
+            {
+                if (dq.Node.OpType == "DequantizeLinear")
+                    result.UnionWith(graph.GetConsumers(dq.Node.Outputs[0]).Select(c => c.Node.OpType));
+                else
+                    result.Add(dq.Node.OpType);
+            }
+        }
+
+        return result;
+    }
+
+    private static string Describe(SortedSet<string> ops) => ops.Count == 0 ? "none" : string.Join(", ", ops);
+}

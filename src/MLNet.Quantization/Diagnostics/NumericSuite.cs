@@ -1,0 +1,59 @@
+using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx;
+
+namespace MLNet.Quantization.Diagnostics;
+
+/// <summary>
+/// The numeric suite: where a quantized model's error comes from. Weights: SQNR of every quantized constant against its
+/// float value, per tensor and worst output channel. Activations: the float and the quantized model run on the same
+/// samples, each tensor compared at its quantization point, worst first. Outputs: SQNR and top-1 agreement.
+/// </summary>
+/// <remarks>
+/// Tensors are matched by name against the float graph the quantizer worked on. For a model written by this library
+/// that is the prepared graph (constants and BatchNorm folded), rebuilt from the float model with the options recorded
+/// in the quantized model's metadata, so names survive BN folding and DequantizeLinear duplication. For other QDQ models
+/// (e.g. ONNX Runtime's quantizer) the float model is used as given, a QuantizeLinear input is matched when the float
+/// model has a tensor of that name read by the same kinds of nodes, and anything else is listed in
+/// <see cref="SqnrReport.Unmatched"/> rather than guessed.
+/// </remarks>
+public static class NumericSuite
+{
+    /// <summary>Compares a quantized model with the float model it came from, on <paramref name="batches"/>.</summary>
+    /// <param name="floatModel">The float model (as given to the quantizer).</param>
+    /// <param name="quantizedModel">A QDQ model, from this library or another tool.</param>
+    /// <param name="batches">Samples for the float model's inputs, batch dimension first; streamed.</param>
+    /// <param name="cancellationToken">Cancels between batches.</param>
+    /// <exception cref="ArgumentException">A batch does not match the model inputs, or there are no batches.</exception>
+    public static SqnrReport Compare(OnnxModel floatModel, OnnxModel quantizedModel, IEnumerable<IReadOnlyList<NamedTensor>> batches, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(floatModel);
+        ArgumentNullException.ThrowIfNull(quantizedModel);
+        return Compare(FloatReference.Resolve(floatModel, quantizedModel), OnnxGraph.FromModel(quantizedModel), batches, cancellationToken);
+    }
+
+    /// <summary>Compares the result of <see cref="PreparedModel.Convert"/> with the prepared float graph it was made from.</summary>
+    /// <exception cref="ArgumentException">A batch does not match the model inputs, or there are no batches.</exception>
+    public static SqnrReport Compare(PreparedModel prepared, QuantizedModel quantized, IEnumerable<IReadOnlyList<NamedTensor>> batches, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+        ArgumentNullException.ThrowIfNull(quantized);
+        return Compare(prepared.Graph.Clone(), OnnxGraph.FromModel(quantized.Model), batches, cancellationToken);
+    }
+
+    /// <summary>Weights only (no samples needed): the SQNR of every quantized constant, worst first, and the unmatched ones.</summary>
+    public static SqnrReport CompareWeights(OnnxModel floatModel, OnnxModel quantizedModel)
+    {
+        ArgumentNullException.ThrowIfNull(floatModel);
+        ArgumentNullException.ThrowIfNull(quantizedModel);
+        var (weights, unmatched) = WeightComparison.Compare(FloatReference.Resolve(floatModel, quantizedModel), OnnxGraph.FromModel(quantizedModel));
+        return new SqnrReport(weights, [], [], unmatched, 0);
+    }
+
+    private static SqnrReport Compare(OnnxGraph reference, OnnxGraph quantized, IEnumerable<IReadOnlyList<NamedTensor>> batches, CancellationToken cancellationToken)
+    {
+        var (weights, unmatchedWeights) = WeightComparison.Compare(reference, quantized);
+        var (activations, outputs, unmatched, samples) = new ActivationComparison(reference, quantized).Run(batches, cancellationToken);
+        return new SqnrReport(weights, activations, outputs, unmatchedWeights.Concat(unmatched).ToList(), samples);
+    }
+}

@@ -1,0 +1,139 @@
+using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Data;
+using MLNet.Quantization.Diagnostics;
+using MLNet.Quantization.Observers;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Tests.TestSupport;
+
+namespace MLNet.Quantization.Tests.Diagnostics;
+
+/// <summary>
+/// The proof on fmnist_rowtf. MinMax + reduce-range alone is not harsh on this model (measured: 85.90 % float,
+/// 85.70 % quantized on the first 1,000 test images; 85.41 % vs 85.47 % on all 10,000), so the harsh config is MinMax
+/// + reduce-range (per-tensor activations) calibrated on data with outliers: the first 256 training images, two of
+/// which (indices 85 and 170) are fed as raw 0–255 pixels, a classic preprocessing slip. MinMax takes their range.
+/// </summary>
+[TestClass]
+public sealed class AccuracyAwareQuantizerTests
+{
+    private static readonly Lazy<List<IReadOnlyList<NamedTensor>>> OutlierCalibration = new(() =>
+    {
+        var calib = FashionMnist.Load(TestPaths.FashionMnistDirectory, train: true, maxCount: 256);
+        var raw = FashionMnist.Load(TestPaths.FashionMnistDirectory, train: true, maxCount: 256, normalize: false);
+        var images = calib.Images.ToArray();
+        foreach (int index in new[] { 85, 170 })
+        {
+            for (int k = 0; k < 784; k++)
+                images[index * 784 + k] = raw.Images[index * 784 + k]; // 0–255, not x/255 then (x − mean)/std
+        }
+
+        var batches = new List<IReadOnlyList<NamedTensor>>();
+        for (int s = 0; s < 256; s += 64)
+            batches.Add([NamedTensor.FromFloats("input", images.AsSpan(s * 784, 64 * 784).ToArray(), 64, 1, 28, 28)]);
+        return batches;
+    });
+
+    private static EvaluationSet FirstTestImages(int count)
+    {
+        var test = TestData.Test;
+        return new EvaluationSet(test.Images.AsSpan(0, count * 784).ToArray(), test.Labels.Take(count).ToArray());
+    }
+
+    private static X86Quantizer HarshQuantizer() =>
+        new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(reduceRange: true, activationObserver: o => new MinMaxObserver(o)));
+
+    private static OnnxModel RowTf => OnnxModel.Load(TestPaths.Model("fmnist_rowtf"));
+
+    private static int MatMulGemm(QuantizationReport report) =>
+        report.QuantizedNodesByOpType.GetValueOrDefault("MatMul") + report.QuantizedNodesByOpType.GetValueOrDefault("Gemm");
+
+    [TestMethod]
+    public void HarshStaticConfigOnRowTfIsBroughtWithinHalfAPointKeepingMostLayersInt8()
+    {
+        var evaluation = FirstTestImages(1000);
+        var log = new List<string>();
+        var result = new AccuracyAwareQuantizer(HarshQuantizer).Run(
+            RowTf, OutlierCalibration.Value, evaluation, new AccuracyAwareOptions { MaxDrop = 0.005, Log = new SynchronousProgress(log) });
+
+        Console.WriteLine(result);
+        Assert.IsGreaterThan(0.01, result.FloatMetric - result.InitialMetric, "the harsh config must cost more than one point");
+        Assert.IsTrue(result.TargetMet);
+        Assert.IsLessThanOrEqualTo(0.005, result.Drop);
+        Assert.HasCount(14, result.Layers);
+        Assert.HasCount(14, result.Sensitivity);
+        Assert.IsNotEmpty(result.Decisions);
+        Assert.IsGreaterThanOrEqualTo(0.8 * result.Layers.Count, MatMulGemm(result.Model.Report));
+        Assert.AreEqual(result.Layers.Count - result.Decisions.Count, MatMulGemm(result.Model.Report));
+        Assert.AreEqual(result.Metric, result.Decisions[^1].Metric);
+        Assert.AreEqual(result.Sensitivity[0].NodeName, result.Decisions[0].NodeName, "the most harmful layer goes back first");
+        Assert.IsTrue(result.Decisions.All(d => result.Model.Report.NodesLeftInFloat.Any(f => f.Name == d.NodeName)));
+
+        // the metric reported is the model's real accuracy on the evaluation set
+        using var runner = new ModelRunner(result.Model.Model);
+        Assert.AreEqual(result.Metric, runner.Accuracy(evaluation.Samples, evaluation.Labels), 1e-12);
+        Assert.IsTrue(log.Any(l => l.StartsWith("step 1:", StringComparison.Ordinal)));
+    }
+
+    [TestMethod]
+    public void SameInputsGiveTheSameDecisionsAndTheMetricCallbackIsUsed()
+    {
+        var evaluation = FirstTestImages(300);
+        int calls = 0;
+        double Top1(float[] outputs, IReadOnlyList<int> labels)
+        {
+            calls++;
+            return ModelRunner.TopOneAgreement(outputs, labels);
+        }
+
+        var options = new AccuracyAwareOptions { MaxDrop = 0.005, Metric = Top1 };
+        var first = new AccuracyAwareQuantizer(HarshQuantizer).Run(RowTf, OutlierCalibration.Value, evaluation, options);
+        int callsOnce = calls;
+        var second = new AccuracyAwareQuantizer(HarshQuantizer).Run(RowTf, OutlierCalibration.Value, evaluation, options);
+
+        CollectionAssert.AreEqual(first.Sensitivity.ToList(), second.Sensitivity.ToList());
+        CollectionAssert.AreEqual(first.Decisions.ToList(), second.Decisions.ToList());
+        CollectionAssert.AreEqual(first.Model.Model.ToBytes(), second.Model.Model.ToBytes());
+        Assert.AreEqual(2 * callsOnce, calls);
+        Assert.IsGreaterThan(first.Layers.Count, callsOnce); // float, fully quantized, one per layer, then each decision
+    }
+
+    [TestMethod]
+    public void UnreachableTargetThrowsWithTheBestResultFound()
+    {
+        // only the head Gemm may go back, but the damage is in the embedding MatMul
+        var options = new AccuracyAwareOptions { MaxDrop = 0.005, LayerOpTypes = new HashSet<string> { "Gemm" } };
+        var e = Assert.ThrowsExactly<AccuracyTargetNotMetException>(
+            () => new AccuracyAwareQuantizer(HarshQuantizer).Run(RowTf, OutlierCalibration.Value, FirstTestImages(300), options));
+
+        var best = e.BestResult;
+        Assert.IsFalse(best.TargetMet);
+        Assert.HasCount(1, best.Layers);
+        Assert.AreEqual("/head/Gemm", best.Sensitivity.Single().NodeName);
+        Assert.IsGreaterThan(0.005, best.Drop);
+        StringAssert.Contains(e.Message, "not met");
+        StringAssert.Contains(e.Message, best.Metric.ToString("F4", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [TestMethod]
+    public void ModelsAlreadyWithinTheTargetAreReturnedAsIs()
+    {
+        var options = new AccuracyAwareOptions { MaxDrop = 0.02 };
+        var calibration = Flow.FlowFixture.CalibrationBatches().ToList();
+        var result = new AccuracyAwareQuantizer(() => new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()))
+            .Run(OnnxModel.Load(TestPaths.Model("fmnist_cnn")), calibration, FirstTestImages(300), options);
+        Assert.IsTrue(result.TargetMet);
+        Assert.IsEmpty(result.Decisions);
+        Assert.IsEmpty(result.Sensitivity);
+        Assert.HasCount(5, result.Layers); // 3 Conv, 2 Gemm
+
+        Assert.ThrowsExactly<ArgumentException>(() => new AccuracyAwareQuantizer(() => new X86Quantizer())
+            .Run(OnnxModel.Load(TestPaths.Model("fmnist_cnn")), calibration, new EvaluationSet(new float[10], [0, 1]), options));
+    }
+
+    private sealed class SynchronousProgress(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value) => lines.Add(value);
+    }
+}
