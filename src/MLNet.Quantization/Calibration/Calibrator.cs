@@ -36,7 +36,8 @@ internal sealed class Calibrator
             model.Graph.Output.Add(new ValueInfoProto { Name = t });
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        using var session = new InferenceSession(model.ToByteArray(), options);
+        string modelName = Runtime.OrtBoundary.ModelName(_graph);
+        using var session = Runtime.OrtBoundary.CreateSession(model.ToByteArray(), options, modelName, "calibrate it");
         int batchCount = 0;
         long samples = 0;
         foreach (var batch in batches)
@@ -51,7 +52,7 @@ internal sealed class Calibrator
 
             if (fetched.Count > 0)
             {
-                using var results = session.Run(feeds, fetched);
+                using var results = Runtime.OrtBoundary.Run(() => session.Run(feeds, fetched), modelName, $"calibrate it (batch {batchCount + 1})");
                 foreach (var result in results)
                 {
                     if (result.ElementType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
@@ -98,6 +99,10 @@ internal sealed class Calibrator
             bool wantsFloat = info.ElementType is TensorElementTypeFloat;
             if (wantsFloat && tensor.Floats is null)
                 throw new ArgumentException($"Input '{tensor.Name}' is float but the batch holds int64 values.");
+            if (info.ElementType is TensorElementTypeInt64 && tensor.Int64s is null)
+                throw new ArgumentException($"Input '{tensor.Name}' is int64 but the batch holds float values.");
+            if (info.ElementType is not (TensorElementTypeFloat or TensorElementTypeInt64))
+                throw new ArgumentException($"Input '{tensor.Name}' has element type {info.ElementType}; calibration batches carry float32 or int64 inputs only.");
             byName[tensor.Name] = tensor;
         }
 
@@ -110,4 +115,5 @@ internal sealed class Calibrator
     }
 
     private const MLNet.Quantization.Graph.TensorElementType TensorElementTypeFloat = MLNet.Quantization.Graph.TensorElementType.Float;
+    private const MLNet.Quantization.Graph.TensorElementType TensorElementTypeInt64 = MLNet.Quantization.Graph.TensorElementType.Int64;
 }

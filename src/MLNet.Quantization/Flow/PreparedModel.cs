@@ -56,7 +56,9 @@ public sealed class PreparedModel
             {
                 _graph.TryGetConstant(tensor, out var data);
                 var shape = data!.Shape;
-                group.Observer!.Observe(data.ToFloatArray(), shape.Length == 0 ? [1] : shape);
+                var values = data.ToFloatArray();
+                RequireFinite(tensor, values, "weight");
+                group.Observer!.Observe(values, shape.Length == 0 ? [1] : shape);
             }
         }
     }
@@ -87,6 +89,7 @@ public sealed class PreparedModel
 
     /// <summary>Computes qparams and writes the QDQ model. The prepared model is left as it was.</summary>
     /// <exception cref="InvalidOperationException">Static activations were never calibrated.</exception>
+    /// <exception cref="CalibrationException">Calibration saw no finite value for an observed tensor (named in the message).</exception>
     public QuantizedModel Convert()
     {
         if (NeedsCalibration && _calibration.Batches == 0)
@@ -118,7 +121,7 @@ public sealed class PreparedModel
             {
                 QuantGroupKind.Fixed => ((FixedQParamsQuantizationSpec)group.Spec).ToQParams(),
                 QuantGroupKind.Activation when !group.Observer!.HasObservations =>
-                    throw new InvalidOperationException($"Calibration saw no finite value for tensor(s) [{string.Join(", ", group.Tensors)}]; they cannot be quantized."),
+                    throw new CalibrationException($"Calibration saw no finite value for tensor(s) [{string.Join(", ", group.Tensors)}]; they cannot be quantized."),
                 QuantGroupKind.Activation or QuantGroupKind.Weight => group.Observer!.CalculateQParams(),
                 _ => null,
             };
@@ -154,6 +157,7 @@ public sealed class PreparedModel
         var bias = biasGroup.Tensors.Select(t => _graph.TryGetConstant(t, out var d) ? d.ToFloatArray() : null).FirstOrDefault(b => b is not null);
         if (bias is null)
             return;
+        RequireFinite(biasGroup.Tensors.First(), bias, "bias");
         const double limit = int.MaxValue * 0.999;
         var scales = (float[])weight.Scales.Clone();
         bool changed = false;
@@ -170,6 +174,24 @@ public sealed class PreparedModel
 
         if (changed)
             weightGroup.QParams = new QParams(scales, weight.ZeroPoints, weight.DataType, weight.Axis, weight.QuantMin, weight.QuantMax);
+    }
+
+    /// <summary>Non-finite weights or biases have no quantized form; the model itself is broken, so say where.</summary>
+    private void RequireFinite(string tensor, float[] values, string role)
+    {
+        int bad = 0;
+        foreach (float v in values)
+        {
+            if (!float.IsFinite(v))
+                bad++;
+        }
+
+        if (bad > 0)
+        {
+            var readers = _graph.GetConsumers(tensor).Select(c => $"'{c.Node.Name}'").Distinct();
+            throw new OnnxGraphException(
+                $"The {role} '{tensor}' (read by node {string.Join(", ", readers)}) holds {bad} NaN or infinite value(s) of {values.Length}; it cannot be quantized. Fix the model, or leave that node in float.");
+        }
     }
 
     private QuantizationReport BuildReport(Onnx.OnnxModel model)

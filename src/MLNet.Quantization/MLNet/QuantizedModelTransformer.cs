@@ -40,7 +40,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         _columnTypes = columnTypes;
         _batchSize = batchSize;
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED };
-        _session = new InferenceSession(scoringModel, options);
+        _session = Runtime.OrtBoundary.CreateSession(scoringModel, options, "quantized model", "score it");
     }
 
     /// <summary>What was quantized, what stayed in float and why, and the size before and after.</summary>
