@@ -18,8 +18,11 @@ internal sealed class Calibrator
     private readonly OnnxGraph _graph;
     private readonly Dictionary<string, List<Observer>> _observers;
 
-    public Calibrator(OnnxGraph graph, Dictionary<string, List<Observer>> observersByTensor)
+    private readonly int _threads;
+
+    public Calibrator(OnnxGraph graph, Dictionary<string, List<Observer>> observersByTensor, int threads = 0)
     {
+        _threads = threads;
         _graph = graph;
         _observers = observersByTensor;
     }
@@ -35,7 +38,7 @@ internal sealed class Calibrator
         foreach (var t in fetched.Where(t => !declared.Contains(t)))
             model.Graph.Output.Add(new ValueInfoProto { Name = t });
 
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, IntraOpNumThreads = _threads };
         string modelName = Runtime.OrtBoundary.ModelName(_graph);
         using var session = Runtime.OrtBoundary.CreateSession(model.ToByteArray(), options, modelName, "calibrate it");
         int batchCount = 0;

@@ -19,10 +19,12 @@ public sealed class PreparedModel
     private readonly List<QuantGroup> _groups;
     private readonly Dictionary<QuantizationEdge, QuantGroup> _byEdge;
     private readonly long _floatBytes;
+    private readonly int _calibrationThreads;
     private CalibrationProgress _calibration;
 
-    internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes)
+    internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, int calibrationThreads)
     {
+        _calibrationThreads = calibrationThreads;
         _graph = graph;
         _annotations = annotations;
         _groups = groups;
@@ -82,7 +84,7 @@ public sealed class PreparedModel
             }
         }
 
-        var result = new Calibrator(_graph, byTensor).Run(batches, progress, cancellationToken);
+        var result = new Calibrator(_graph, byTensor, _calibrationThreads).Run(batches, progress, cancellationToken);
         _calibration = new CalibrationProgress(_calibration.Batches + result.Batches, _calibration.Samples + result.Samples, _calibration.Elapsed + result.Elapsed);
         return result;
     }

@@ -37,7 +37,7 @@ public static class QuantizationFlow
             OrtFusionRules.CompleteOutputs(graph, annotations);
         annotations.Validate(graph);
         var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
-        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes);
+        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options.CalibrationThreads);
         prepared.ObserveWeights();
         return prepared;
     }
