@@ -67,24 +67,31 @@ public sealed class PreparedModel
 
     /// <summary>
     /// Runs the float model in ONNX Runtime over <paramref name="batches"/> and updates the activation observers.
-    /// Streams: nothing is kept between batches. Can be called more than once; statistics accumulate.
+    /// Streams: nothing is kept between batches. Can be called more than once; statistics accumulate. A call that
+    /// throws (a bad batch, cancellation, an ONNX Runtime failure) leaves the statistics as they were before it: each
+    /// call observes into fresh observers that are merged in only when it completes.
     /// </summary>
     /// <exception cref="ArgumentException">A batch does not match the model's inputs (named in the message), or there are no batches.</exception>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>
     public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var byTensor = new Dictionary<string, List<Observer>>(StringComparer.Ordinal);
+        var fresh = new List<(QuantGroup Group, Observer Observer)>();
         foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Activation))
         {
+            var observer = group.Observer!.CreateEmpty();
+            fresh.Add((group, observer));
             foreach (var tensor in group.Tensors)
             {
                 if (!byTensor.TryGetValue(tensor, out var list))
                     byTensor[tensor] = list = [];
-                list.Add(group.Observer!);
+                list.Add(observer);
             }
         }
 
         var result = new Calibrator(_graph, byTensor, _calibrationThreads).Run(batches, progress, cancellationToken);
+        foreach (var (group, observer) in fresh)
+            group.Observer!.Merge(observer);
         _calibration = new CalibrationProgress(_calibration.Batches + result.Batches, _calibration.Samples + result.Samples, _calibration.Elapsed + result.Elapsed);
         return result;
     }
@@ -141,7 +148,19 @@ public sealed class PreparedModel
     {
         var sources = spec.DerivedFrom.Select(e => (_byEdge.GetValueOrDefault(e)?.QParams)
             ?? throw new InvalidOperationException($"Derived qparams of [{string.Join(", ", group.Tensors)}] need {e}, which has no static qparams.")).ToList();
-        return spec.DeriveQParams(sources);
+        try
+        {
+            return spec.DeriveQParams(sources);
+        }
+        catch (ArgumentException e)
+        {
+            // e.g. s_in · s_w overflows float32 when calibration saw values near 1e30
+            var readers = group.Tensors.SelectMany(t => _graph.GetConsumers(t)).Select(c => $"'{c.Node.Name}'").Distinct();
+            throw new CalibrationException(
+                $"Cannot derive the qparams of [{string.Join(", ", group.Tensors)}] (read by node {string.Join(", ", readers)}) from scales "
+                + $"[{string.Join(", ", sources.Select(s => string.Join("/", s.Scales.Take(4).Select(v => v.ToString("G5", System.Globalization.CultureInfo.InvariantCulture)))))}]: {e.Message} "
+                + "The calibrated or weight ranges are too wide; leave that node in float.", e);
+        }
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ namespace MLNet.Quantization.Tests.Reliability;
 [TestClass]
 public sealed class ModelFuzzTests
 {
-    private const int DefaultCases = 40;
+    private const int DefaultCases = 100;
     private const int DefaultSeed = 20261129;
     private static readonly TimeSpan CaseLimit = TimeSpan.FromSeconds(60);
 
