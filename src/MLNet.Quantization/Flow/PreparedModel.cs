@@ -73,6 +73,7 @@ public sealed class PreparedModel
     /// </summary>
     /// <exception cref="ArgumentException">A batch does not match the model's inputs (named in the message), or there are no batches.</exception>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>
+    /// <exception cref="OnnxGraphException">ONNX Runtime failed to load or run the model on a batch (the message names the model and ORT's node).</exception>
     public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var byTensor = new Dictionary<string, List<Observer>>(StringComparer.Ordinal);
@@ -98,7 +99,8 @@ public sealed class PreparedModel
 
     /// <summary>Computes qparams and writes the QDQ model. The prepared model is left as it was.</summary>
     /// <exception cref="InvalidOperationException">Static activations were never calibrated.</exception>
-    /// <exception cref="CalibrationException">Calibration saw no finite value for an observed tensor (named in the message).</exception>
+    /// <exception cref="CalibrationException">Calibration saw no finite value for an observed tensor, or a derived (bias) scale is not a finite float (named in the message).</exception>
+    /// <exception cref="OnnxGraphException">A bias holds NaN or infinite values (named in the message).</exception>
     public QuantizedModel Convert()
     {
         if (NeedsCalibration && _calibration.Batches == 0)
