@@ -17,12 +17,6 @@ public sealed class AtomicOutputTests
 {
     private string _dir = null!;
 
-    private sealed class SmallRow
-    {
-        [VectorType(4)]
-        public float[] X { get; set; } = [];
-    }
-
     /// <summary>A stream that takes <paramref name="capacity"/> bytes and then fails, as a full disk does.</summary>
     private sealed class FailingStream(int capacity) : MemoryStream
     {
@@ -105,11 +99,7 @@ public sealed class AtomicOutputTests
     public void TransformerExportIsAtomicToAPathAndAllOrNothingToAStream()
     {
         var ml = new MLContext(seed: 1);
-        var random = new Random(3);
-        var weight = Enumerable.Range(0, 12).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
-        var rows = Enumerable.Range(0, 8).Select(_ => new SmallRow { X = [1, 2, 3, 4] }).ToList();
-        using var transformer = ml.Transforms.Quantize(new QuantizationOptions { ModelBytes = TinyModels.MatMul(weight, 4, 3).ToByteArray() })
-            .Fit(ml.Data.LoadFromEnumerable(rows));
+        using var transformer = ml.Transforms.Quantize(new QuantizationOptions { ModelBytes = TinyMatMulRows.Model(3) }).Fit(TinyMatMulRows.View(ml, 8, 3));
 
         string folderInTheWay = Path.Combine(_dir, "export.onnx");
         Directory.CreateDirectory(folderInTheWay);

@@ -124,19 +124,12 @@ public sealed class CalibrationDataTests
         StringAssert.Contains(none.Message, "lacks model input(s) [x]");
     }
 
-    private sealed class SmallRow
-    {
-        [Microsoft.ML.Data.VectorType(4)]
-        public float[] X { get; set; } = [];
-    }
-
     [TestMethod]
     public void FewerRowsThanMaxCalibrationRowsCalibratesOnThoseThereAre()
     {
         var ml = new Microsoft.ML.MLContext(seed: 1);
-        var rows = Enumerable.Range(0, 10).Select(i => new SmallRow { X = [i, -i, 0.5f * i, 1f] }).ToList();
-        var model = Google.Protobuf.MessageExtensions.ToByteArray(TestSupport.TinyModels.MatMul([0.5f, -0.25f, 1f, 0.125f, 0.75f, -1f, 0.25f, 0.5f, -0.5f, 1f, 0f, 0.25f], 4, 3));
-        using var transformer = ml.Transforms.Quantize(new QuantizationOptions { ModelBytes = model, MaxCalibrationRows = 512 }).Fit(ml.Data.LoadFromEnumerable(rows));
+        using var transformer = ml.Transforms.Quantize(new QuantizationOptions { ModelBytes = TinyMatMulRows.Model(4), MaxCalibrationRows = 512 })
+            .Fit(TinyMatMulRows.View(ml, 10, 4));
         Assert.AreEqual(10L, transformer.QuantizationReport.CalibrationSamples);
     }
 

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Quantization.Tests.MLNetIntegration;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.Reliability;
@@ -18,12 +19,6 @@ public sealed class ConcurrencyTests
         public float[] input { get; set; } = [];
     }
 
-    private sealed class SmallRow
-    {
-        [VectorType(4)]
-        public float[] X { get; set; } = [];
-    }
-
     [TestMethod]
     public void EightThreadsWithTheirOwnCursorsScoreLikeOneThread()
     {
@@ -34,7 +29,7 @@ public sealed class ConcurrencyTests
         using var transformer = ml.Transforms.Quantize(new QuantizationOptions { ModelPath = TestPaths.Model("fmnist_cnn"), MaxCalibrationRows = 256 })
             .Fit(ml.Data.LoadFromEnumerable(rows.Take(256).ToList()));
         var scored = transformer.Transform(view);
-        var reference = ReadLogits(scored);
+        var reference = QuantizationEstimatorErrorTests.Logits(scored);
         Assert.HasCount(700, reference);
 
         using var start = new Barrier(8);
@@ -42,7 +37,7 @@ public sealed class ConcurrencyTests
         var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
         {
             start.SignalAndWait();
-            results[t] = ReadLogits(scored);
+            results[t] = QuantizationEstimatorErrorTests.Logits(scored);
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
@@ -62,11 +57,8 @@ public sealed class ConcurrencyTests
         try
         {
             var ml = new MLContext(seed: 1) { TempFilePath = temp };
-            var random = new Random(5);
-            var weight = Enumerable.Range(0, 12).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
-            var modelBytes = TinyModels.MatMul(weight, 4, 3).ToByteArray();
-            var rows = Enumerable.Range(0, 16).Select(_ => new SmallRow { X = Enumerable.Range(0, 4).Select(_ => (float)random.NextDouble()).ToArray() }).ToList();
-            var view = ml.Data.LoadFromEnumerable(rows);
+            var modelBytes = TinyMatMulRows.Model(5);
+            var view = TinyMatMulRows.View(ml, 16, 5);
 
             Cycle(ml, modelBytes, view); // warm up: ORT's and ML.NET's one-time handles are opened here
             GC.Collect();
@@ -105,20 +97,4 @@ public sealed class ConcurrencyTests
     }
 
     private static int OpenHandles() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
-
-    internal static List<float[]> ReadLogits(IDataView scored, string column = "logits")
-    {
-        var output = scored.Schema[column];
-        using var cursor = scored.GetRowCursor([output]);
-        var getter = cursor.GetGetter<VBuffer<float>>(output);
-        VBuffer<float> value = default;
-        var result = new List<float[]>();
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-            result.Add(value.DenseValues().ToArray());
-        }
-
-        return result;
-    }
 }
