@@ -1,5 +1,7 @@
 using System.CommandLine;
 using MLNet.Quantization.Cli.Commands;
+using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizer;
 
@@ -46,7 +48,8 @@ public static class CliApp
     }
 
     private static bool IsBadInput(Exception e) => e is CliException or OnnxFormatException or FileNotFoundException or DirectoryNotFoundException
-        or InvalidDataException or NotSupportedException or QuantizationAnnotationException or ArgumentException or UnauthorizedAccessException;
+        or InvalidDataException or NotSupportedException or QuantizationAnnotationException or ArgumentException or UnauthorizedAccessException
+        or OnnxGraphException or CalibrationException;
 
     private static string OneLine(string message) =>
         string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -24,7 +24,7 @@ internal static class InspectCommand
             var units = graph.Nodes.Where(n => n.OpType is not ("QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear")
                     && n.Inputs.Any(i => graph.GetProducer(i)?.OpType == "DequantizeLinear"))
                 .GroupBy(n => n.OpType).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
-            var fused = FusedGraphInspector.OptimizedOpTypes(onnx.ToBytes()).OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => k.Value);
+            var fused = FusedGraphInspector.OptimizedOpTypes(onnx.ToBytes(), modelName: path).OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => k.Value);
             var result = new InspectResult(
                 path,
                 graph.Inputs.Select(v => new TensorSummary(v.Name, v.ElementType.ToString(), Shape(v))).ToList(),

@@ -101,6 +101,8 @@ internal static class QuantizeCommand
         string outputDir = Path.GetDirectoryName(Path.GetFullPath(s.Output))!;
         if (!Directory.Exists(outputDir))
             throw new CliException($"--output: folder '{outputDir}' does not exist");
+        if (Directory.Exists(s.Output))
+            throw new CliException($"--output: '{s.Output}' is a folder; give a file path");
         if (!File.Exists(s.Model))
             throw new CliException($"--model: '{s.Model}' does not exist");
 

@@ -16,8 +16,11 @@ internal sealed class Calibrator
     private readonly OnnxGraph _graph;
     private readonly Dictionary<string, List<Observer>> _observers;
 
-    public Calibrator(OnnxGraph graph, Dictionary<string, List<Observer>> observersByTensor)
+    private readonly int _threads;
+
+    public Calibrator(OnnxGraph graph, Dictionary<string, List<Observer>> observersByTensor, int threads = 0)
     {
+        _threads = threads;
         _graph = graph;
         _observers = observersByTensor;
     }
@@ -28,7 +31,8 @@ internal sealed class Calibrator
         var watch = Stopwatch.StartNew();
         var inputs = _graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var fetched = _observers.Keys.Where(t => !inputs.ContainsKey(t)).ToList();
-        using var session = InstrumentedSession.Create(_graph, fetched, GraphOptimizationLevel.ORT_ENABLE_ALL);
+        string modelName = Runtime.OrtBoundary.ModelName(_graph);
+        using var session = InstrumentedSession.Create(_graph, fetched, GraphOptimizationLevel.ORT_ENABLE_ALL, _threads, modelName, "calibrate it");
         int batchCount = 0;
         long samples = 0;
         foreach (var batch in batches)
@@ -43,7 +47,7 @@ internal sealed class Calibrator
 
             if (fetched.Count > 0)
             {
-                using var results = session.Run(feeds, fetched);
+                using var results = Runtime.OrtBoundary.Run(() => session.Run(feeds, fetched), modelName, $"calibrate it (batch {batchCount + 1})");
                 foreach (var result in results)
                 {
                     if (result.ElementType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
@@ -91,6 +95,10 @@ internal sealed class Calibrator
             bool wantsFloat = info.ElementType is TensorElementTypeFloat;
             if (wantsFloat && tensor.Floats is null)
                 throw new ArgumentException($"Input '{tensor.Name}' is float but the batch holds int64 values.");
+            if (info.ElementType is TensorElementTypeInt64 && tensor.Int64s is null)
+                throw new ArgumentException($"Input '{tensor.Name}' is int64 but the batch holds float values.");
+            if (info.ElementType is not (TensorElementTypeFloat or TensorElementTypeInt64))
+                throw new ArgumentException($"Input '{tensor.Name}' has element type {info.ElementType}; calibration batches carry float32 or int64 inputs only.");
             byName[tensor.Name] = tensor;
         }
 
@@ -103,4 +111,5 @@ internal sealed class Calibrator
     }
 
     private const MLNet.Quantization.Graph.TensorElementType TensorElementTypeFloat = MLNet.Quantization.Graph.TensorElementType.Float;
+    private const MLNet.Quantization.Graph.TensorElementType TensorElementTypeInt64 = MLNet.Quantization.Graph.TensorElementType.Int64;
 }

@@ -11,13 +11,14 @@ namespace MLNet.Quantization.Calibration;
 /// </summary>
 internal static class InstrumentedSession
 {
-    public static InferenceSession Create(OnnxGraph graph, IEnumerable<string> extraOutputs, GraphOptimizationLevel level)
+    public static InferenceSession Create(OnnxGraph graph, IEnumerable<string> extraOutputs, GraphOptimizationLevel level,
+        int intraOpThreads = 0, string? modelName = null, string purpose = "read its intermediate tensors")
     {
         var model = graph.ToModel().Proto;
         var declared = new HashSet<string>(model.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
         foreach (var t in extraOutputs.Where(declared.Add))
             model.Graph.Output.Add(new ValueInfoProto { Name = t });
-        using var options = new SessionOptions { GraphOptimizationLevel = level };
-        return new InferenceSession(model.ToByteArray(), options);
+        using var options = new SessionOptions { GraphOptimizationLevel = level, IntraOpNumThreads = intraOpThreads };
+        return Runtime.OrtBoundary.CreateSession(model.ToByteArray(), options, modelName ?? Runtime.OrtBoundary.ModelName(graph), purpose);
     }
 }

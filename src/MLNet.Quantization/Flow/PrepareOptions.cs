@@ -14,4 +14,21 @@ public sealed class PrepareOptions
     /// note on QDQ placement.
     /// </summary>
     public bool CompleteForOrtFusion { get; init; } = true;
+
+    /// <summary>
+    /// ONNX Runtime intra-op threads for the calibration runs; 0 (the default) lets ORT choose. The quantized model does
+    /// not depend on it: the same data gives the same bytes with any thread count (tested).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int CalibrationThreads
+    {
+        get => _calibrationThreads;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _calibrationThreads = value;
+        }
+    }
+
+    private readonly int _calibrationThreads;
 }

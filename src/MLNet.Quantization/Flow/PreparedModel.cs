@@ -68,37 +68,49 @@ public sealed class PreparedModel
             {
                 _graph.TryGetConstant(tensor, out var data);
                 var shape = data!.Shape;
-                group.Observer!.Observe(data.ToFloatArray(), shape.Length == 0 ? [1] : shape);
+                var values = data.ToFloatArray();
+                RequireFinite(tensor, values, "weight");
+                group.Observer!.Observe(values, shape.Length == 0 ? [1] : shape);
             }
         }
     }
 
     /// <summary>
     /// Runs the float model in ONNX Runtime over <paramref name="batches"/> and updates the activation observers.
-    /// Streams: nothing is kept between batches. Can be called more than once; statistics accumulate.
+    /// Streams: nothing is kept between batches. Can be called more than once; statistics accumulate. A call that
+    /// throws (a bad batch, cancellation, an ONNX Runtime failure) leaves the statistics as they were before it: each
+    /// call observes into fresh observers that are merged in only when it completes.
     /// </summary>
     /// <exception cref="ArgumentException">A batch does not match the model's inputs (named in the message), or there are no batches.</exception>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>
+    /// <exception cref="OnnxGraphException">ONNX Runtime failed to load or run the model on a batch (the message names the model and ORT's node).</exception>
     public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var byTensor = new Dictionary<string, List<Observer>>(StringComparer.Ordinal);
+        var fresh = new List<(QuantGroup Group, Observer Observer)>();
         foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Activation))
         {
+            var observer = group.Observer!.CreateEmpty();
+            fresh.Add((group, observer));
             foreach (var tensor in group.Tensors)
             {
                 if (!byTensor.TryGetValue(tensor, out var list))
                     byTensor[tensor] = list = [];
-                list.Add(group.Observer!);
+                list.Add(observer);
             }
         }
 
-        var result = new Calibrator(_graph, byTensor).Run(batches, progress, cancellationToken);
+        var result = new Calibrator(_graph, byTensor, _options.CalibrationThreads).Run(batches, progress, cancellationToken);
+        foreach (var (group, observer) in fresh)
+            group.Observer!.Merge(observer);
         _calibration = new CalibrationProgress(_calibration.Batches + result.Batches, _calibration.Samples + result.Samples, _calibration.Elapsed + result.Elapsed);
         return result;
     }
 
     /// <summary>Computes qparams and writes the QDQ model. The prepared model is left as it was.</summary>
     /// <exception cref="InvalidOperationException">Static activations were never calibrated.</exception>
+    /// <exception cref="CalibrationException">Calibration saw no finite value for an observed tensor, or a derived (bias) scale is not a finite float (named in the message).</exception>
+    /// <exception cref="OnnxGraphException">A bias holds NaN or infinite values (named in the message).</exception>
     public QuantizedModel Convert()
     {
         if (NeedsCalibration && _calibration.Batches == 0)
@@ -131,7 +143,7 @@ public sealed class PreparedModel
             {
                 QuantGroupKind.Fixed => ((FixedQParamsQuantizationSpec)group.Spec).ToQParams(),
                 QuantGroupKind.Activation when !group.Observer!.HasObservations =>
-                    throw new InvalidOperationException($"Calibration saw no finite value for tensor(s) [{string.Join(", ", group.Tensors)}]; they cannot be quantized."),
+                    throw new CalibrationException($"Calibration saw no finite value for tensor(s) [{string.Join(", ", group.Tensors)}]; they cannot be quantized."),
                 QuantGroupKind.Activation or QuantGroupKind.Weight => group.Observer!.CalculateQParams(),
                 _ => null,
             };
@@ -149,7 +161,19 @@ public sealed class PreparedModel
     {
         var sources = spec.DerivedFrom.Select(e => (_byEdge.GetValueOrDefault(e)?.QParams)
             ?? throw new InvalidOperationException($"Derived qparams of [{string.Join(", ", group.Tensors)}] need {e}, which has no static qparams.")).ToList();
-        return spec.DeriveQParams(sources);
+        try
+        {
+            return spec.DeriveQParams(sources);
+        }
+        catch (ArgumentException e)
+        {
+            // e.g. s_in · s_w overflows float32 when calibration saw values near 1e30
+            var readers = group.Tensors.SelectMany(t => _graph.GetConsumers(t)).Select(c => $"'{c.Node.Name}'").Distinct();
+            throw new CalibrationException(
+                $"Cannot derive the qparams of [{string.Join(", ", group.Tensors)}] (read by node {string.Join(", ", readers)}) from scales "
+                + $"[{string.Join(", ", sources.Select(s => string.Join("/", s.Scales.Take(4).Select(v => v.ToString("G5", System.Globalization.CultureInfo.InvariantCulture)))))}]: {e.Message} "
+                + "The calibrated or weight ranges are too wide; leave that node in float.", e);
+        }
     }
 
     /// <summary>
@@ -167,6 +191,7 @@ public sealed class PreparedModel
         var bias = biasGroup.Tensors.Select(t => _graph.TryGetConstant(t, out var d) ? d.ToFloatArray() : null).FirstOrDefault(b => b is not null);
         if (bias is null)
             return;
+        RequireFinite(biasGroup.Tensors.First(), bias, "bias");
         const double limit = int.MaxValue * 0.999;
         var scales = (float[])weight.Scales.Clone();
         bool changed = false;
@@ -183,6 +208,24 @@ public sealed class PreparedModel
 
         if (changed)
             weightGroup.QParams = new QParams(scales, weight.ZeroPoints, weight.DataType, weight.Axis, weight.QuantMin, weight.QuantMax);
+    }
+
+    /// <summary>Non-finite weights or biases have no quantized form; the model itself is broken, so say where.</summary>
+    private void RequireFinite(string tensor, float[] values, string role)
+    {
+        int bad = 0;
+        foreach (float v in values)
+        {
+            if (!float.IsFinite(v))
+                bad++;
+        }
+
+        if (bad > 0)
+        {
+            var readers = _graph.GetConsumers(tensor).Select(c => $"'{c.Node.Name}'").Distinct();
+            throw new OnnxGraphException(
+                $"The {role} '{tensor}' (read by node {string.Join(", ", readers)}) holds {bad} NaN or infinite value(s) of {values.Length}; it cannot be quantized. Fix the model, or leave that node in float.");
+        }
     }
 
     private QuantizationReport BuildReport(Onnx.OnnxModel model)

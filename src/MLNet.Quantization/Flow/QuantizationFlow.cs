@@ -15,6 +15,7 @@ public static class QuantizationFlow
     /// <summary>Prepares a model for quantization with <paramref name="quantizer"/>; the model itself is not changed.</summary>
     /// <exception cref="NotSupportedException">The model's opset cannot be raised to 13 safely.</exception>
     /// <exception cref="QuantizationAnnotationException">The quantizer's annotations are inconsistent.</exception>
+    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), or a weight is not finite.</exception>
     public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -44,6 +45,7 @@ public static class QuantizationFlow
         var graph = OnnxGraph.FromModel(model);
         graph.EnsureUniqueNodeNames();
         OpsetUpgrade.Ensure(graph);
+        Runtime.OrtBoundary.CheckLoads(graph, "check it before quantizing");
         if (options.FoldConstants)
             ConstantFoldingPass.Run(graph);
         if (options.FoldBatchNorm)

@@ -23,16 +23,7 @@ public static class OrtShapeInference
             model.Graph.Output.Add(new ValueInfoProto { Name = name });
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
-        InferenceSession session;
-        try
-        {
-            session = new InferenceSession(model.ToByteArray(), options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new OnnxGraphException($"ONNX Runtime could not load graph '{graph.Name}' to infer shapes: {e.Message}", e);
-        }
-
+        var session = Runtime.OrtBoundary.CreateSession(model.ToByteArray(), options, Runtime.OrtBoundary.ModelName(graph), "infer shapes");
         using (session)
         {
             var result = new Dictionary<string, ValueInfo>(StringComparer.Ordinal);

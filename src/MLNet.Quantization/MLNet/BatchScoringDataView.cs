@@ -155,7 +155,8 @@ internal sealed class BatchScoringDataView : IDataView
             try
             {
                 using var runOptions = new RunOptions();
-                using var results = _parent._session.Run(runOptions, names, values, _outputs.Select(o => o.Name).ToArray());
+                using var results = Runtime.OrtBoundary.Run(
+                    () => _parent._session.Run(runOptions, names, values, _outputs.Select(o => o.Name).ToArray()), "quantized model", $"score rows from {_position + 1}");
                 for (int i = 0; i < _outputs.Count; i++)
                     _outputs[i].Fill(results[i], _filled);
             }

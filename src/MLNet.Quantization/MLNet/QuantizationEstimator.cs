@@ -89,9 +89,20 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
         byte[] qdq = quantized.Model.ToBytes();
         var types = bindings.ToDictionary(b => b.Name, b => b.ColumnElementType, StringComparer.Ordinal);
         byte[] scoring = InputAdapter.Adapt(quantized.Model, types);
-        var onnx = _catalog.ApplyOnnxModel(_outputNames, InputColumnNames.ToArray(), new MemoryStream(scoring)).Fit(input);
         int scoringBatch = _options.Mode == QuantizationMode.Dynamic ? 1 : _options.ScoringBatchSize;
-        return new QuantizedModelTransformer(onnx, scoring, qdq, quantized.Report, _inputs, types, scoringBatch, _options.IntraOpNumThreads);
+        var file = ScoringModelFile.Write(scoring, _options.TempDirectory);
+        Microsoft.ML.Transforms.Onnx.OnnxTransformer? onnx = null;
+        try
+        {
+            onnx = _catalog.ApplyOnnxModel(_outputNames, InputColumnNames.ToArray(), file.Path).Fit(input);
+            return new QuantizedModelTransformer(onnx, file, scoring, qdq, quantized.Report, _inputs, types, scoringBatch, _options.IntraOpNumThreads);
+        }
+        catch
+        {
+            onnx?.Dispose();
+            file.Dispose();
+            throw;
+        }
     }
 
     private IEnumerable<IReadOnlyList<Calibration.NamedTensor>> CalibrationBatches(IDataView input, List<ModelInputBinding> bindings, int batch)
@@ -148,8 +159,9 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             if (!_schemaEstimators.TryGetValue(key, out var estimator))
             {
                 // A QDQ model keeps the float model's inputs and outputs, so the float model (with the same input casts) declares the schema.
-                var bytes = InputAdapter.Adapt(_model, types);
-                estimator = _catalog.ApplyOnnxModel(_outputNames, InputColumnNames.ToArray(), new MemoryStream(bytes));
+                // ML.NET reads the file while building the estimator and never again (it is not saved), so it goes right away.
+                using var file = ScoringModelFile.Write(InputAdapter.Adapt(_model, types), _options.TempDirectory);
+                estimator = _catalog.ApplyOnnxModel(_outputNames, InputColumnNames.ToArray(), file.Path);
                 _schemaEstimators[key] = estimator;
             }
 

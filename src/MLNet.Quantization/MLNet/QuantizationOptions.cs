@@ -57,6 +57,12 @@ public sealed class QuantizationOptions
     /// <summary>Node names, or ONNX operator types, that the default quantizer leaves in float.</summary>
     public IList<string> ExcludedNodes { get; set; } = new List<string>();
 
+    /// <summary>
+    /// Folder for the model file ML.NET's OnnxTransformer reads (and re-reads on <c>mlContext.Model.Save</c>); null for
+    /// the system temp folder. The transformer deletes the file when disposed.
+    /// </summary>
+    public string? TempDirectory { get; set; }
+
     /// <summary>Receives calibration progress after each batch during <c>Fit</c>.</summary>
     public IProgress<CalibrationProgress>? Progress { get; set; }
 }

@@ -27,12 +27,14 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
     private readonly IReadOnlyDictionary<string, TensorElementType> _columnTypes;
     private readonly int _batchSize;
     private readonly InferenceSession _session;
+    private readonly ScoringModelFile _modelFile;
     private bool _disposed;
 
-    internal QuantizedModelTransformer(OnnxTransformer onnx, byte[] scoringModel, byte[] qdqModel, QuantizationReport report,
+    internal QuantizedModelTransformer(OnnxTransformer onnx, ScoringModelFile modelFile, byte[] scoringModel, byte[] qdqModel, QuantizationReport report,
         IReadOnlyList<ValueInfo> modelInputs, IReadOnlyDictionary<string, TensorElementType> columnTypes, int batchSize, int? intraOpNumThreads = null)
     {
         OnnxTransformer = onnx;
+        _modelFile = modelFile;
         _scoringModel = scoringModel;
         _qdqModel = qdqModel;
         QuantizationReport = report;
@@ -44,7 +46,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         if (intraOpNumThreads is { } threads)
             options.IntraOpNumThreads = threads;
-        _session = new InferenceSession(scoringModel, options);
+        _session = Runtime.OrtBoundary.CreateSession(scoringModel, options, "quantized model", "score it");
     }
 
     /// <summary>What was quantized, what stayed in float and why, and the size before and after.</summary>
@@ -59,16 +61,18 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;
 
-    /// <summary>Writes the QDQ ONNX model (float inputs and outputs, as the original model declares them).</summary>
+    /// <summary>
+    /// Writes the QDQ ONNX model (float inputs and outputs, as the original model declares them) atomically: to a
+    /// temporary file in the same folder, then renamed over <paramref name="path"/>. A failed write leaves no file
+    /// behind and an existing file untouched.
+    /// </summary>
     public void ExportOnnx(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        File.WriteAllBytes(temp, _qdqModel);
-        File.Move(temp, path, overwrite: true);
+        Onnx.PendingFile.Write(path, stream => stream.Write(_qdqModel));
     }
 
-    /// <summary>Writes the QDQ ONNX model to <paramref name="stream"/>.</summary>
+    /// <summary>Writes the QDQ ONNX model to <paramref name="stream"/>, in one write call.</summary>
     public void ExportOnnx(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -103,7 +107,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
 
     void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)OnnxTransformer).Save(ctx);
 
-    /// <summary>Releases the ONNX Runtime sessions.</summary>
+    /// <summary>Releases the ONNX Runtime sessions and deletes the model file the OnnxTransformer read.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -111,6 +115,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         _disposed = true;
         _session.Dispose();
         OnnxTransformer.Dispose();
+        _modelFile.Dispose();
     }
 
     private List<ModelInputBinding> Validate(DataViewSchema schema)

@@ -141,7 +141,8 @@ public sealed class OnnxModel
 
     /// <summary>
     /// Writes the model's protobuf to a stream, self-contained: tensors that are external in this model are read
-    /// back in. The stream is not closed.
+    /// back in. The model is serialized first and written in one call, so a failure before that call (e.g. unreadable
+    /// external data) leaves the stream untouched. The stream is not closed.
     /// </summary>
     /// <param name="stream">The destination stream.</param>
     /// <exception cref="OnnxFormatException">The model would exceed the 2 GB protobuf limit, or its external data cannot be read.</exception>

@@ -77,9 +77,8 @@ internal sealed class OnnxModelWriter
     internal void SaveToStream(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var plan = Plan(useExternalData: false, destination: null);
-        FillInline(plan);
-        plan.Output.WriteTo(stream);
+        // Serialized first, so that a failure while reading external data or serializing leaves the stream untouched.
+        stream.Write(ToBytes());
     }
 
     /// <summary>The model's protobuf, self-contained (external tensors read back in).</summary>

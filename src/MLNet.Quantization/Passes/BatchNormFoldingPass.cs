@@ -38,9 +38,9 @@ internal static class BatchNormFoldingPass
         for (int side = 0; side < 2; side++)
         {
             var conv = graph.GetProducer(add.Inputs[side]);
-            if (conv is not { OpType: "Conv" } || graph.GetConsumers(conv.Outputs[0]).Count != 1 || graph.IsGraphOutput(conv.Outputs[0]))
+            if (!IsFoldableConv(graph, conv))
                 continue;
-            if (!graph.TryGetConstant(add.Inputs[1 - side], out var constant) || !graph.TryGetConstant(conv.Inputs[1], out var weight))
+            if (!graph.TryGetConstant(add.Inputs[1 - side], out var constant) || !graph.TryGetConstant(conv.Inputs[1], out var weight) || weight.Dims.Count < 3)
                 continue;
             int channels = checked((int)weight.Dims[0]);
             int rank = weight.Dims.Count; // the Conv output has the weight's rank (N, C, spatial...)
@@ -78,6 +78,11 @@ internal static class BatchNormFoldingPass
         return false;
     }
 
+    /// <summary>An ONNX Conv (not a same-named op of another domain) whose output feeds only the node being folded into it.</summary>
+    private static bool IsFoldableConv(OnnxGraph graph, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] OnnxNode? conv) =>
+        conv is { OpType: "Conv", Domain: "" or "ai.onnx" } && conv.Inputs.Count >= 2 && conv.Outputs.Count > 0
+        && graph.GetConsumers(conv.Outputs[0]).Count == 1 && !graph.IsGraphOutput(conv.Outputs[0]);
+
     private static bool TryFold(OnnxGraph graph, OnnxNode bn)
     {
         if (bn.Inputs.Count < 5 || bn.Outputs.Count(o => o.Length > 0) != 1 || graph.IsGraphOutput(bn.Outputs[0]))
@@ -85,9 +90,9 @@ internal static class BatchNormFoldingPass
         if (bn.GetInt("training_mode", 0) != 0)
             return false;
         var conv = graph.GetProducer(bn.Inputs[0]);
-        if (conv is not { OpType: "Conv" } || graph.GetConsumers(conv.Outputs[0]).Count != 1 || graph.IsGraphOutput(conv.Outputs[0]))
+        if (!IsFoldableConv(graph, conv))
             return false;
-        if (!graph.TryGetConstant(conv.Inputs[1], out var weight)
+        if (!graph.TryGetConstant(conv.Inputs[1], out var weight) || weight.Dims.Count < 3 || weight.Dims[0] < 1
             || !graph.TryGetConstant(bn.Inputs[1], out var gamma) || !graph.TryGetConstant(bn.Inputs[2], out var beta)
             || !graph.TryGetConstant(bn.Inputs[3], out var mean) || !graph.TryGetConstant(bn.Inputs[4], out var variance))
             return false;

@@ -86,8 +86,10 @@ internal static class ConstantFoldingPass
             model.Graph.Output.Add(new ValueInfoProto { Name = name });
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
-        using var session = new InferenceSession(model.ToByteArray(), options);
-        using var results = session.Run(Array.Empty<NamedOnnxValue>(), outputs);
+        string modelName = OrtBoundary.ModelName(graph);
+        string purpose = $"fold constant nodes [{string.Join(", ", nodes.Take(5).Select(n => n.Name))}{(nodes.Count > 5 ? ", ..." : "")}]";
+        using var session = OrtBoundary.CreateSession(model.ToByteArray(), options, modelName, purpose);
+        using var results = OrtBoundary.Run(() => session.Run(Array.Empty<NamedOnnxValue>(), outputs), modelName, purpose);
         return results.ToDictionary(r => r.Name, r => OrtValueConversion.ToTensorData(r, r.Name), StringComparer.Ordinal);
     }
 }

@@ -13,9 +13,13 @@ public static class FusedGraphInspector
     private static readonly HashSet<string> FloatCompute = new(StringComparer.Ordinal) { "Conv", "MatMul", "Gemm", "FusedConv", "FusedGemm", "FusedMatMul" };
 
     /// <summary>The op-type histogram of ORT's optimized model, keyed <c>domain:op</c> (domain omitted for ONNX).</summary>
-    public static IReadOnlyDictionary<string, int> OptimizedOpTypes(byte[] model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_EXTENDED)
+    /// <param name="model">The model's bytes.</param>
+    /// <param name="level">ORT's optimization level.</param>
+    /// <param name="modelName">The model's name in error messages.</param>
+    /// <exception cref="Graph.OnnxGraphException">ONNX Runtime cannot load the model (its message names the node).</exception>
+    public static IReadOnlyDictionary<string, int> OptimizedOpTypes(byte[] model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_EXTENDED, string? modelName = null)
     {
-        var graph = Optimize(model, level);
+        var graph = Optimize(model, level, modelName);
         return graph.Node.GroupBy(Key).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
     }
 
@@ -23,9 +27,13 @@ public static class FusedGraphInspector
     /// Float Conv/MatMul/Gemm nodes left in ORT's optimized model that read a DequantizeLinear output: quantized
     /// compute ORT did not fuse into an int8 kernel.
     /// </summary>
-    public static IReadOnlyList<string> UnfusedQuantizedCompute(byte[] model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_EXTENDED)
+    /// <param name="model">The model's bytes.</param>
+    /// <param name="level">ORT's optimization level.</param>
+    /// <param name="modelName">The model's name in error messages.</param>
+    /// <exception cref="Graph.OnnxGraphException">ONNX Runtime cannot load the model (its message names the node).</exception>
+    public static IReadOnlyList<string> UnfusedQuantizedCompute(byte[] model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_EXTENDED, string? modelName = null)
     {
-        var graph = Optimize(model, level);
+        var graph = Optimize(model, level, modelName);
         var producers = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
         foreach (var node in graph.Node)
         {
@@ -41,13 +49,13 @@ public static class FusedGraphInspector
 
     private static string Key(NodeProto n) => string.IsNullOrEmpty(n.Domain) || n.Domain == "ai.onnx" ? n.OpType : $"{n.Domain}:{n.OpType}";
 
-    private static GraphProto Optimize(byte[] model, GraphOptimizationLevel level)
+    private static GraphProto Optimize(byte[] model, GraphOptimizationLevel level, string? modelName)
     {
         string path = Path.Combine(Path.GetTempPath(), $"mlnetq-optimized-{Guid.NewGuid():N}.onnx");
         try
         {
             using (var options = new SessionOptions { GraphOptimizationLevel = level, OptimizedModelFilePath = path })
-            using (new InferenceSession(model, options))
+            using (OrtBoundary.CreateSession(model, options, modelName ?? "<bytes>", "optimize it"))
             {
             }
 

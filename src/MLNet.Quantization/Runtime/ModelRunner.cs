@@ -12,12 +12,25 @@ public sealed class ModelRunner : IDisposable
     private readonly string _output;
     private readonly int[] _sampleShape;
     private readonly int? _fixedBatch;
+    private readonly string _name;
 
     /// <summary>Creates a session over the model bytes.</summary>
-    public ModelRunner(byte[] model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_ALL, int intraOpThreads = 0)
+    /// <param name="model">The model's bytes.</param>
+    /// <param name="level">ORT's optimization level.</param>
+    /// <param name="intraOpThreads">ORT's intra-op threads; 0 for ORT's default.</param>
+    /// <param name="modelName">The model's name in error messages.</param>
+    /// <exception cref="Graph.OnnxGraphException">ONNX Runtime cannot load the model, or it has no float input.</exception>
+    public ModelRunner(byte[] model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_ALL, int intraOpThreads = 0, string? modelName = null)
     {
+        _name = modelName ?? "<bytes>";
         using var options = new SessionOptions { GraphOptimizationLevel = level, IntraOpNumThreads = intraOpThreads };
-        _session = new InferenceSession(model, options);
+        _session = OrtBoundary.CreateSession(model, options, _name, "run it");
+        if (!_session.InputMetadata.Any(kv => kv.Value.ElementDataType == TensorElementType.Float) || _session.OutputMetadata.Count == 0)
+        {
+            _session.Dispose();
+            throw new Graph.OnnxGraphException($"Model '{_name}' needs a float input and an output to be run on samples.");
+        }
+
         var input = _session.InputMetadata.First(kv => kv.Value.ElementDataType == TensorElementType.Float);
         _input = input.Key;
         _output = _session.OutputMetadata.Keys.First();
@@ -27,7 +40,7 @@ public sealed class ModelRunner : IDisposable
     }
 
     /// <summary>Creates a session over a model.</summary>
-    public ModelRunner(OnnxModel model) : this(model.ToBytes())
+    public ModelRunner(OnnxModel model) : this(model.ToBytes(), modelName: model.DisplayName)
     {
     }
 
@@ -48,7 +61,7 @@ public sealed class ModelRunner : IDisposable
             var buffer = new float[n * size];
             samples.Slice(start * size, n * size).CopyTo(buffer);
             var tensor = new DenseTensor<float>(buffer, [n, .. _sampleShape]);
-            using var results = _session.Run([NamedOnnxValue.CreateFromTensor(_input, tensor)], [_output]);
+            using var results = OrtBoundary.Run(() => _session.Run([NamedOnnxValue.CreateFromTensor(_input, tensor)], [_output]), _name, $"score samples {start}..{start + n - 1}");
             outputs.AddRange(results[0].AsEnumerable<float>());
         }
 

@@ -131,7 +131,7 @@ public sealed class QuantizationEstimatorErrorTests
         StringAssert.Contains(ex.Message, "fitted on Double");
     }
 
-    private static List<float[]> Logits(IDataView view)
+    internal static List<float[]> Logits(IDataView view)
     {
         var column = view.Schema["logits"];
         using var cursor = view.GetRowCursor([column]);

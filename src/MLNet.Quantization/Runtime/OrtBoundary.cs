@@ -1,0 +1,60 @@
+using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Graph;
+
+namespace MLNet.Quantization.Runtime;
+
+/// <summary>
+/// The one place models are handed to ONNX Runtime. ORT's own <see cref="OnnxRuntimeException"/> never escapes: a model
+/// ORT cannot load or run becomes an <see cref="OnnxGraphException"/> naming the model and what it was for (ORT's
+/// message names the node). ORT's native log is limited to fatal messages, so the exception is the only report.
+/// </summary>
+internal static class OrtBoundary
+{
+    /// <summary>Creates a session over <paramref name="model"/>; <paramref name="purpose"/> completes "to ...".</summary>
+    /// <exception cref="OnnxGraphException">ONNX Runtime rejected the model.</exception>
+    internal static InferenceSession CreateSession(byte[] model, SessionOptions options, string modelName, string purpose)
+    {
+        options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
+        try
+        {
+            return new InferenceSession(model, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new OnnxGraphException($"ONNX Runtime cannot load model '{modelName}' to {purpose}: {OneLine(e.Message)}", e);
+        }
+    }
+
+    /// <summary>
+    /// Checks that ONNX Runtime loads the graph (without optimizing it), so that a model ORT cannot run is refused
+    /// before quantizing rather than written out. Skipped for models with external data, which ORT would read whole.
+    /// </summary>
+    /// <exception cref="OnnxGraphException">ONNX Runtime rejected the model.</exception>
+    internal static void CheckLoads(OnnxGraph graph, string purpose)
+    {
+        if (graph.Source?.UsesExternalData == true)
+            return;
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        using var session = CreateSession(graph.ToModel().ToBytes(), options, ModelName(graph), purpose);
+    }
+
+    /// <summary>Runs <paramref name="run"/>, turning ORT failures into <see cref="OnnxGraphException"/>.</summary>
+    /// <exception cref="OnnxGraphException">ONNX Runtime failed while running the model.</exception>
+    internal static T Run<T>(Func<T> run, string modelName, string purpose)
+    {
+        try
+        {
+            return run();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new OnnxGraphException($"ONNX Runtime failed running model '{modelName}' to {purpose}: {OneLine(e.Message)}", e);
+        }
+    }
+
+    /// <summary>The name of the model a graph came from, for messages.</summary>
+    internal static string ModelName(OnnxGraph graph) => graph.Source?.DisplayName ?? (graph.Name.Length > 0 ? graph.Name : "<model>");
+
+    private static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using MLNet.Quantization.Tests.TestSupport;
+
+namespace MLNet.Quantization.Tests.Reliability;
+
+/// <summary>
+/// Fuzzes the whole tool: damaged copies of the bundled models (<see cref="ModelMutator"/>) go through load, quantize
+/// (dynamic and static), inspect and the CLI (<see cref="FuzzHarness"/>). Each case must end in success or a typed
+/// exception (CLI: exit 2 with one <c>error:</c> line) within a time limit. The seed is fixed; CI runs
+/// <see cref="DefaultCases"/> cases, and <c>MLNET_QUANTIZE_FUZZ_CASES=2000</c> runs more by hand
+/// (<c>MLNET_QUANTIZE_FUZZ_SEED</c> picks another seed).
+/// </summary>
+[TestClass]
+public sealed class ModelFuzzTests
+{
+    private const int DefaultCases = 100;
+    private const int DefaultSeed = 20261129;
+    private static readonly TimeSpan CaseLimit = TimeSpan.FromSeconds(60);
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public void DamagedModelsLoadQuantizeAndInspectOrFailTyped()
+    {
+        int cases = EnvInt("MLNET_QUANTIZE_FUZZ_CASES", DefaultCases);
+        int seed = EnvInt("MLNET_QUANTIZE_FUZZ_SEED", DefaultSeed);
+        var models = TestPaths.SharedModels.Select(n => (n, File.ReadAllBytes(TestPaths.Model(n)))).ToList();
+        string work = TestPaths.NewTempDirectory();
+        var outcomes = new Dictionary<string, int>(StringComparer.Ordinal);
+        var failures = new List<string>();
+        bool verbose = Environment.GetEnvironmentVariable("MLNET_QUANTIZE_FUZZ_VERBOSE") == "1";
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var harness = new FuzzHarness(work);
+            for (int i = 0; i < cases; i++)
+            {
+                var fuzzCase = ModelMutator.Create(seed, i, models);
+                var task = Task.Run(() => harness.Run(fuzzCase));
+                string outcome;
+                try
+                {
+                    outcome = task.Wait(CaseLimit) ? task.Result.TrimEnd() : "TIMEOUT";
+                    if (outcome == "TIMEOUT")
+                        failures.Add($"{fuzzCase.Label}: did not finish within {CaseLimit.TotalSeconds} s");
+                }
+                catch (AggregateException e) when (e.InnerException is AssertFailedException failure)
+                {
+                    outcome = "FAILED";
+                    failures.Add(failure.Message + (failure.InnerException is { } inner ? $"\n    at {inner.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}" : ""));
+                }
+
+                outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+                if (verbose)
+                    TestContext.WriteLine($"{fuzzCase.Label}: {outcome}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+
+        TestContext.WriteLine($"{cases} cases, seed {seed}, {watch.Elapsed.TotalSeconds:F1} s");
+        foreach (var (outcome, count) in outcomes.OrderByDescending(o => o.Value))
+            TestContext.WriteLine($"{count,6}  {outcome}");
+        Assert.IsEmpty(failures, $"{failures.Count} of {cases} cases failed:\n{string.Join("\n", failures)}");
+        Assert.AreEqual(cases, outcomes.Values.Sum());
+        Assert.IsTrue(outcomes.Keys.Any(o => o.StartsWith("load:ok", StringComparison.Ordinal)), "some damaged models must still load");
+        Assert.IsTrue(outcomes.Keys.Any(o => o.StartsWith("load:OnnxFormatException", StringComparison.Ordinal)), "some damaged models must be rejected at load");
+    }
+
+    [TestMethod]
+    public void CasesAreReproducibleFromSeedAndIndex()
+    {
+        var models = TestPaths.SharedModels.Select(n => (n, File.ReadAllBytes(TestPaths.Model(n)))).ToList();
+        for (int i = 0; i < 20; i++)
+        {
+            var a = ModelMutator.Create(DefaultSeed, i, models);
+            var b = ModelMutator.Create(DefaultSeed, i, models);
+            Assert.AreEqual(a.Label, b.Label);
+            CollectionAssert.AreEqual(a.Bytes, b.Bytes, a.Label);
+        }
+    }
+
+    private static int EnvInt(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out int value) && value > 0 ? value : fallback;
+}
