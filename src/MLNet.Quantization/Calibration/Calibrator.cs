@@ -35,31 +35,46 @@ internal sealed class Calibrator
         using var session = InstrumentedSession.Create(_graph, fetched, GraphOptimizationLevel.ORT_ENABLE_ALL, _threads, modelName, "calibrate it");
         int batchCount = 0;
         long samples = 0;
-        foreach (var batch in batches)
+        // Pipelined: while the observers digest batch i (on a worker), ONNX Runtime computes batch i + 1. Each
+        // observer still sees its tensors in batch order, so the statistics equal a sequential run.
+        Task? observing = null;
+        IDisposable? observedResults = null;
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var feeds = BuildFeeds(batch, inputs);
-            foreach (var tensor in batch.Where(t => _observers.ContainsKey(t.Name)))
+            foreach (var batch in batches)
             {
-                if (tensor.Floats is not null)
-                    Observe(tensor.Name, tensor.Floats, tensor.Shape);
+                cancellationToken.ThrowIfCancellationRequested();
+                var feeds = BuildFeeds(batch, inputs);
+                var results = fetched.Count > 0
+                    ? Runtime.OrtBoundary.Run(() => session.Run(feeds, fetched), modelName, $"calibrate it (batch {batchCount + 1})")
+                    : null;
+                Finish(ref observing, ref observedResults);
+                var work = ObservedTensors(batch, results);
+                observedResults = results;
+                observing = Task.Run(() => ObserveAll(work), cancellationToken);
+
+                batchCount++;
+                samples += batch.Count > 0 && batch[0].Shape.Length > 0 ? batch[0].Shape[0] : 1;
+                progress?.Report(new CalibrationProgress(batchCount, samples, watch.Elapsed));
             }
 
-            if (fetched.Count > 0)
+            Finish(ref observing, ref observedResults);
+        }
+        finally
+        {
+            if (observing is not null)
             {
-                using var results = Runtime.OrtBoundary.Run(() => session.Run(feeds, fetched), modelName, $"calibrate it (batch {batchCount + 1})");
-                foreach (var result in results)
+                try
                 {
-                    if (result.ElementType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
-                        continue;
-                    var t = (DenseTensor<float>)result.AsTensor<float>();
-                    Observe(result.Name, t.Buffer.Span, t.Dimensions);
+                    observing.Wait(CancellationToken.None);
+                }
+                catch (AggregateException)
+                {
+                    // the first failure is already propagating
                 }
             }
 
-            batchCount++;
-            samples += batch.Count > 0 && batch[0].Shape.Length > 0 ? batch[0].Shape[0] : 1;
-            progress?.Report(new CalibrationProgress(batchCount, samples, watch.Elapsed));
+            observedResults?.Dispose();
         }
 
         if (batchCount == 0)
@@ -67,10 +82,70 @@ internal sealed class Calibrator
         return new CalibrationProgress(batchCount, samples, watch.Elapsed);
     }
 
-    private void Observe(string name, ReadOnlySpan<float> values, ReadOnlySpan<int> shape)
+    /// <summary>Waits for the observation of the previous batch (rethrowing its failure) and releases its ORT outputs.</summary>
+    private static void Finish(ref Task? observing, ref IDisposable? observedResults)
     {
-        foreach (var observer in _observers[name])
-            observer.Observe(values, shape);
+        try
+        {
+            observing?.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            observing = null;
+            observedResults?.Dispose();
+            observedResults = null;
+        }
+    }
+
+    /// <summary>The observed float tensors of one batch, in a fixed order: model inputs first, then fetched outputs.</summary>
+    private List<(string Name, Memory<float> Values, int[] Shape)> ObservedTensors(IReadOnlyList<NamedTensor> batch, IReadOnlyCollection<DisposableNamedOnnxValue>? results)
+    {
+        var list = new List<(string, Memory<float>, int[])>();
+        foreach (var tensor in batch)
+        {
+            // copied: the caller's enumerator may reuse its buffers while this batch is still being observed
+            if (tensor.Floats is not null && _observers.ContainsKey(tensor.Name))
+                list.Add((tensor.Name, tensor.Floats.ToArray(), tensor.Shape.ToArray()));
+        }
+
+        foreach (var result in results ?? [])
+        {
+            if (result.ElementType != Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float)
+                continue;
+            var t = (DenseTensor<float>)result.AsTensor<float>();
+            list.Add((result.Name, t.Buffer, t.Dimensions.ToArray()));
+        }
+
+        return list;
+    }
+
+    /// <summary>
+    /// Feeds the tensors to their observers. Distinct observers run in parallel; one observer (a shared group may
+    /// watch several tensors) gets its tensors one after the other, in the list's order, so results are deterministic.
+    /// </summary>
+    private void ObserveAll(List<(string Name, Memory<float> Values, int[] Shape)> tensors)
+    {
+        var byObserver = new Dictionary<Observer, List<int>>(ReferenceEqualityComparer.Instance);
+        var order = new List<Observer>();
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            foreach (var observer in _observers[tensors[i].Name])
+            {
+                if (!byObserver.TryGetValue(observer, out var indices))
+                {
+                    byObserver[observer] = indices = [];
+                    order.Add(observer);
+                }
+
+                indices.Add(i);
+            }
+        }
+
+        Parallel.ForEach(order, observer =>
+        {
+            foreach (int i in byObserver[observer])
+                observer.Observe(tensors[i].Values.Span, tensors[i].Shape);
+        });
     }
 
     /// <summary>ORT feeds for a batch, checked against the graph's inputs (names, rank, fixed dimensions, element type).</summary>
