@@ -44,7 +44,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         // ORT_ENABLE_ALL: with every op int8 the NHWC layout transform (QLinearConv, NhwcMaxPool) measured 1.5–2.9×
         // faster than ORT_ENABLE_EXTENDED for the bundled CNNs, and equal for the transformer.
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        if (intraOpNumThreads is { } threads)
+        if (intraOpNumThreads is { } threads and > 0)
             options.IntraOpNumThreads = threads;
         _session = Runtime.OrtBoundary.CreateSession(scoringModel, options, "quantized model", "score it");
     }
