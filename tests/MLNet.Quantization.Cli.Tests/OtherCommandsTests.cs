@@ -32,7 +32,7 @@ public sealed class OtherCommandsTests
     [ClassCleanup]
     public static void Cleanup() => Directory.Delete(_dir, true);
 
-    private static void WriteInt64Npy(string path, long[] data)
+    internal static void WriteInt64Npy(string path, long[] data)
     {
         string header = $"{{'descr': '<i8', 'fortran_order': False, 'shape': ({data.Length},), }}";
         header = header.PadRight(header.Length + (64 - (10 + header.Length + 1) % 64) % 64) + "\n";

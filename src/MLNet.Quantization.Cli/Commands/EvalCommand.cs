@@ -19,13 +19,11 @@ internal static class EvalCommand
             var onnx = CommonOptions.LoadModel(parse.GetValue(model)!);
             var graph = OnnxGraph.FromModel(onnx);
             var input = graph.Inputs.FirstOrDefault() ?? throw new CliException("the model has no inputs");
-            var y = NpyReader.Read(parse.GetValue(labels)!);
-            if (y.Shape.Length != 1 || y.DType is not ("<i8" or "<i4"))
-                throw new CliException($"--labels: '{parse.GetValue(labels)}' must be int64 or int32 with shape [N], got {y.DType} [{string.Join(", ", y.Shape)}]");
+            var y = LabelFile.Read(parse.GetValue(labels)!, "--labels");
             var batches = ModelInputs.Batches(graph, parse.GetValue(data)!, int.MaxValue, 256);
             int count = batches.Sum(b => b[0].Shape[0]);
-            if (count != y.Shape[0])
-                throw new CliException($"--data has {count} samples but --labels has {y.Shape[0]}");
+            if (count != y.Length)
+                throw new CliException($"--data has {count} samples but --labels has {y.Length}");
             var samples = batches.SelectMany(b => b[0].Floats ?? throw new CliException($"input '{input.Name}' is not float")).ToArray();
             using var runner = new ModelRunner(onnx);
             var logits = runner.Run(samples, count);
@@ -35,7 +33,7 @@ internal static class EvalCommand
             for (int i = 0; i < count; i++)
             {
                 int predicted = ModelRunner.ArgMax(logits.AsSpan(i * classes, classes));
-                long label = y.Int64s[i];
+                long label = y[i];
                 if (label < 0 || label >= classes)
                     throw new CliException($"--labels: label {label} at index {i} is outside the model's {classes} classes");
                 confusion[label, predicted]++;

@@ -45,14 +45,18 @@ internal static class QuantizeCommand
         {
             var options = new Settings(
                 parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(mode)!, parse.GetValue(calibrationData), parse.GetValue(calibrationSamples),
-                parse.GetValue(observer)!, parse.GetValue(perChannel) == "true", parse.GetValue(reduceRange), parse.GetValue(exclude), parse.GetValue(json));
+                parse.GetValue(observer)!, parse.GetValue(perChannel) == "true", parse.GetValue(reduceRange), parse.GetValue(exclude), parse.GetValue(json),
+                parse.GetValue(trainData), parse.GetValue(trainLabels), parse.GetValue(epochs), parse.GetValue(learningRate));
             if (options.Mode == "qat")
             {
-                var missing = new[] { ("--train-data", parse.GetValue(trainData) is null), ("--train-labels", parse.GetValue(trainLabels) is null), ("--epochs", parse.GetValue(epochs) is null), ("--learning-rate", parse.GetValue(learningRate) is null) }
+                var missing = new[] { ("--train-data", options.TrainData is null), ("--train-labels", options.TrainLabels is null), ("--epochs", options.Epochs is null), ("--learning-rate", options.LearningRate is null) }
                     .Where(m => m.Item2).Select(m => m.Item1).ToList();
                 if (missing.Count > 0)
                     throw new CliException($"--mode qat needs {string.Join(", ", missing)}");
-                throw new CliException("--mode qat needs the MLNet.Quantization.TorchSharp trainer, which this build does not include yet; use --mode static or dynamic");
+                if (options.Epochs < 1)
+                    throw new CliException($"--epochs must be at least 1, got {options.Epochs}");
+                if (options.LearningRate is not > 0 || !double.IsFinite(options.LearningRate.Value))
+                    throw new CliException($"--learning-rate must be a positive number, got {options.LearningRate}");
             }
 
             if (parse.GetValue(maxDrop) is not null || parse.GetValue(evalData) is not null || parse.GetValue(evalLabels) is not null)
@@ -62,7 +66,10 @@ internal static class QuantizeCommand
         return command;
     }
 
-    private sealed record Settings(string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json);
+    /// <summary>The parsed options; the last four are used by <c>--mode qat</c>.</summary>
+    internal sealed record Settings(
+        string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
+        string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null);
 
     private static int Run(Settings s, TextWriter stdout)
     {
@@ -81,10 +88,7 @@ internal static class QuantizeCommand
         var graph = OnnxGraph.FromModel(model);
         var quantizer = BuildQuantizer(s, dynamic, graph);
         var watch = Stopwatch.StartNew();
-        var prepared = QuantizationFlow.Prepare(model, quantizer);
-        if (prepared.NeedsCalibration)
-            prepared.Calibrate(ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples));
-        var result = prepared.Convert();
+        var result = s.Mode == "qat" ? QatQuantize.Run(model, quantizer, s, stdout) : PostTraining(model, quantizer, s);
         result.Save(s.Output);
         watch.Stop();
 
@@ -97,17 +101,26 @@ internal static class QuantizeCommand
         return 0;
     }
 
+    private static QuantizedModel PostTraining(OnnxModel model, X86Quantizer quantizer, Settings s)
+    {
+        var prepared = QuantizationFlow.Prepare(model, quantizer);
+        if (prepared.NeedsCalibration)
+            prepared.Calibrate(ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples));
+        return prepared.Convert();
+    }
+
     private static X86Quantizer BuildQuantizer(Settings s, bool dynamic, OnnxGraph graph)
     {
+        bool qat = s.Mode == "qat";
         Func<ObserverOptions, Observer>? factory = s.Observer switch
         {
             "minmax" => o => new MinMaxObserver(o),
             "moving-average" => o => new MovingAverageMinMaxObserver(o),
             "percentile" => o => new PercentileObserver(o),
             "entropy" => o => new EntropyObserver(o),
-            _ => null, // histogram: the X86 default
+            _ => null, // histogram: the X86 default (for qat, the X86 QAT default: moving-average min/max)
         };
-        var config = X86Quantizer.GetDefaultConfig(isDynamic: dynamic, reduceRange: s.ReduceRange, activationObserver: dynamic ? null : factory);
+        var config = X86Quantizer.GetDefaultConfig(isQat: qat, isDynamic: dynamic, reduceRange: s.ReduceRange, activationObserver: dynamic ? null : factory);
         if (!s.PerChannel && config.Weight is { } weight)
         {
             config = config with
