@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizer;
-using MLNet.Quantization.Runtime;
 
 namespace MLNet.Quantization.TorchSharp.Tests.Qat;
 
@@ -14,8 +12,6 @@ namespace MLNet.Quantization.TorchSharp.Tests.Qat;
 [TestClass]
 public sealed class QatFullDataTests
 {
-    private const int Calibration = 512;
-
     [TestMethod]
     [TestCategory("Long")]
     [DataRow("fmnist_cnn", 8)]
@@ -29,15 +25,13 @@ public sealed class QatFullDataTests
         var train = QatTestData.Train(null);
         var test = QatTestData.Test(null);
         var model = OnnxModel.Load(QatTestData.ModelPath(name));
-        QuantizationConfig Bits(QuantizationConfig c) => weightBits == 4 ? QatTrainingTests.FourBitWeights(c) : c;
+        QuantizationConfig Bits(QuantizationConfig c) => weightBits == 4 ? QatTestData.FourBitWeights(c) : c;
 
-        double fp32 = Accuracy(model, test);
-        var ptq = QuantizationFlow.Prepare(model, new X86Quantizer().SetGlobal(Bits(X86Quantizer.GetDefaultConfig())));
-        ptq.Calibrate(QatTestData.Batches(train, 0, Calibration));
-        double ptqAccuracy = Accuracy(ptq.Convert().Model, test);
+        double fp32 = QatTestData.Accuracy(model, test);
+        double ptqAccuracy = QatTestData.PostTrainingAccuracy(model, Bits(X86Quantizer.GetDefaultConfig()), train, test);
 
         using var qat = QuantizationAwareTraining.Prepare(model, Bits(X86Quantizer.GetDefaultConfig(isQat: true)));
-        qat.Calibrate(QatTestData.Batches(train, 0, Calibration));
+        qat.Calibrate(QatTestData.Batches(train, 0, QatTestData.CalibrationCount));
         var watch = Stopwatch.StartNew();
         var progress = new Progress<QatProgress>(p =>
         {
@@ -45,7 +39,7 @@ public sealed class QatFullDataTests
                 Console.WriteLine($"  {name} {weightBits}-bit batch {p.Batch}/{p.BatchesPerEpoch} loss {p.EpochLoss:F4} {p.Elapsed.TotalSeconds:F0} s");
         });
         var result = qat.Train(train.Images, train.Labels, new QatTrainingOptions { LearningRate = 1e-4 }, progress);
-        double qatAccuracy = Accuracy(qat.Convert().Model, test);
+        double qatAccuracy = QatTestData.Accuracy(qat.Convert().Model, test);
 
         Console.WriteLine($"{name} {weightBits}-bit weights, 10,000 test images: fp32 {fp32:P2}, PTQ {ptqAccuracy:P2}, QAT {qatAccuracy:P2}; "
             + $"epoch of {train.Count} images in {result.Elapsed.TotalSeconds:F0} s, mean loss {result.EpochLosses[0]:F4}");
@@ -53,11 +47,5 @@ public sealed class QatFullDataTests
             Assert.IsGreaterThanOrEqualTo(ptqAccuracy, qatAccuracy);
         else
             Assert.IsGreaterThanOrEqualTo(ptqAccuracy + (fp32 - ptqAccuracy) / 2, qatAccuracy);
-    }
-
-    private static double Accuracy(OnnxModel model, FashionMnist test)
-    {
-        using var runner = new ModelRunner(model);
-        return runner.Accuracy(test.Images, test.Labels);
     }
 }

@@ -1,5 +1,8 @@
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Data;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Runtime;
 
 namespace MLNet.Quantization.TorchSharp.Tests.Qat;
 
@@ -16,6 +19,28 @@ internal static class QatTestData
 
     /// <summary>Images [start, start + count) of <paramref name="data"/>.</summary>
     public static float[] Images(FashionMnist data, int start, int count) => data.Images.AsSpan(start * data.ImageSize, count * data.ImageSize).ToArray();
+
+    /// <summary>Training images used to calibrate, for post-training quantization and before QAT.</summary>
+    public const int CalibrationCount = 512;
+
+    /// <summary>A config with 4-bit weights: int8 storage (ONNX Runtime's kernels), quantized range [-8, 7].</summary>
+    public static QuantizationConfig FourBitWeights(QuantizationConfig config) =>
+        config with { Weight = config.Weight! with { QuantMin = -8, QuantMax = 7 } };
+
+    /// <summary>Top-1 accuracy of <paramref name="model"/> in ONNX Runtime on <paramref name="test"/>.</summary>
+    public static double Accuracy(OnnxModel model, FashionMnist test)
+    {
+        using var runner = new ModelRunner(model);
+        return runner.Accuracy(test.Images, test.Labels);
+    }
+
+    /// <summary>Accuracy after post-training quantization with <paramref name="config"/>, calibrated on the first training images.</summary>
+    public static double PostTrainingAccuracy(OnnxModel model, QuantizationConfig config, FashionMnist train, FashionMnist test)
+    {
+        var prepared = QuantizationFlow.Prepare(model, new X86Quantizer().SetGlobal(config));
+        prepared.Calibrate(Batches(train, 0, CalibrationCount));
+        return Accuracy(prepared.Convert().Model, test);
+    }
 
     /// <summary>Calibration batches of the model input "input" [n, 1, 28, 28].</summary>
     public static IEnumerable<IReadOnlyList<NamedTensor>> Batches(FashionMnist data, int start, int count, int batchSize = 64)

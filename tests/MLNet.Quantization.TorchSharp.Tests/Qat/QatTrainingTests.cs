@@ -3,7 +3,6 @@ using Microsoft.ML.Data;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizer;
-using MLNet.Quantization.Runtime;
 
 namespace MLNet.Quantization.TorchSharp.Tests.Qat;
 
@@ -14,7 +13,7 @@ namespace MLNet.Quantization.TorchSharp.Tests.Qat;
 [TestClass]
 public sealed class QatTrainingTests
 {
-    private const int Calibration = 512;
+    private const int Calibration = QatTestData.CalibrationCount;
     private const int TrainCount = 2000;
     private const int TestCount = 2000;
 
@@ -53,18 +52,18 @@ public sealed class QatTrainingTests
     public void QatRecoversAtLeastHalfOfWhat4BitWeightsLose()
     {
         var model = OnnxModel.Load(QatTestData.ModelPath("fmnist_cnn"));
-        double ptq8 = PostTrainingAccuracy(model, X86Quantizer.GetDefaultConfig());
-        double ptq4 = PostTrainingAccuracy(model, FourBitWeights(X86Quantizer.GetDefaultConfig()));
+        double fp32 = Accuracy(model);
+        double ptq4 = PostTrainingAccuracy(model, QatTestData.FourBitWeights(X86Quantizer.GetDefaultConfig()));
 
-        using var qat = QuantizationAwareTraining.Prepare(model, FourBitWeights(X86Quantizer.GetDefaultConfig(isQat: true)));
+        using var qat = QuantizationAwareTraining.Prepare(model, QatTestData.FourBitWeights(X86Quantizer.GetDefaultConfig(isQat: true)));
         qat.Calibrate(QatTestData.Batches(_train, 0, Calibration));
         qat.Train(_trainImages, _trainLabels, new QatTrainingOptions { LearningRate = 1e-4 });
         var quantized = qat.Convert();
         double qat4 = Accuracy(quantized.Model);
 
-        Console.WriteLine($"fmnist_cnn on {TestCount} test images: PTQ int8 {ptq8:P2}, PTQ 4-bit {ptq4:P2}, QAT 4-bit {qat4:P2}");
-        Assert.IsLessThan(ptq8, ptq4, "4-bit weights should cost accuracy after post-training quantization");
-        Assert.IsGreaterThanOrEqualTo(ptq4 + (ptq8 - ptq4) / 2, qat4);
+        Console.WriteLine($"fmnist_cnn on {TestCount} test images: fp32 {fp32:P2}, PTQ 4-bit {ptq4:P2}, QAT 4-bit {qat4:P2}");
+        Assert.IsLessThan(fp32, ptq4, "4-bit weights should cost accuracy after post-training quantization");
+        Assert.IsGreaterThanOrEqualTo(ptq4 + (fp32 - ptq4) / 2, qat4);
         // the weights really are 4-bit: every int8 weight initializer stays within [-8, 7]
         var weights = Graph.OnnxGraph.FromModel(quantized.Model).Initializers.Values.Where(t => t.ElementType == Graph.TensorElementType.Int8).ToList();
         Assert.IsNotEmpty(weights);
@@ -157,9 +156,6 @@ public sealed class QatTrainingTests
         StringAssert.Contains(label.Message, "10 classes");
     }
 
-    internal static QuantizationConfig FourBitWeights(QuantizationConfig config) =>
-        config with { Weight = config.Weight! with { QuantMin = -8, QuantMax = 7 } };
-
     private static byte[] TrainAndConvert(OnnxModel model, Action<QatModel> train)
     {
         using var qat = QuantizationAwareTraining.Prepare(model);
@@ -168,18 +164,9 @@ public sealed class QatTrainingTests
         return qat.Convert().Model.ToBytes();
     }
 
-    private static double PostTrainingAccuracy(OnnxModel model, QuantizationConfig config)
-    {
-        var prepared = QuantizationFlow.Prepare(model, new X86Quantizer().SetGlobal(config));
-        prepared.Calibrate(QatTestData.Batches(_train, 0, Calibration));
-        return Accuracy(prepared.Convert().Model);
-    }
+    private static double PostTrainingAccuracy(OnnxModel model, QuantizationConfig config) => QatTestData.PostTrainingAccuracy(model, config, _train, _test);
 
-    private static double Accuracy(OnnxModel model)
-    {
-        using var runner = new ModelRunner(model);
-        return runner.Accuracy(_test.Images, _test.Labels);
-    }
+    private static double Accuracy(OnnxModel model) => QatTestData.Accuracy(model, _test);
 
     private static List<string> OpTypes(OnnxModel model) => Graph.OnnxGraph.FromModel(model).Nodes.Select(n => n.OpType).ToList();
 
