@@ -1,3 +1,4 @@
+using Torch = TorchSharp.torch;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Quantization.Data;
@@ -86,6 +87,33 @@ public sealed class QatTrainingTests
         CollectionAssert.AreEquivalent(OpTypes(expected.Model), OpTypes(actual.Model));
         CollectionAssert.AreEquivalent(expected.Report.QuantizedNodesByOpType.ToList(), actual.Report.QuantizedNodesByOpType.ToList());
         Assert.IsGreaterThan(0.85, Accuracy(actual.Model));
+    }
+
+    [TestMethod]
+    [DataRow("fmnist_cnn")]
+    [DataRow("fmnist_mobile")]
+    public void FakeQuantizedModuleSimulatesTheConvertedInt8Model(string name)
+    {
+        const int count = 500;
+        using var qat = QuantizationAwareTraining.Prepare(OnnxModel.Load(QatTestData.ModelPath(name)));
+        qat.Calibrate(QatTestData.Batches(_train, 0, Calibration));
+        using var runner = new Runtime.ModelRunner(qat.Convert().Model);
+        var int8 = runner.Run(QatTestData.Images(_test, 0, count), count);
+
+        qat.Module.eval();
+        float[] simulated;
+        using (Torch.no_grad())
+        using (var x = Torch.tensor(QatTestData.Images(_test, 0, count), count, 1, 28, 28))
+        using (var y = qat.Module.forward(x))
+            simulated = y.data<float>().ToArray();
+
+        int agree = Enumerable.Range(0, count).Count(i =>
+            Runtime.ModelRunner.ArgMax(int8.AsSpan(i * 10, 10)) == Runtime.ModelRunner.ArgMax(simulated.AsSpan(i * 10, 10)));
+        float range = int8.Max(MathF.Abs);
+        float worst = int8.Zip(simulated, (a, b) => MathF.Abs(a - b)).Max();
+        Console.WriteLine($"{name}: top-1 agreement {agree}/{count}, max |fake quant − int8| {worst} on logits up to {range}");
+        Assert.IsGreaterThanOrEqualTo(0.99 * count, agree);
+        Assert.IsLessThan(0.05f * range, worst);
     }
 
     [TestMethod]
