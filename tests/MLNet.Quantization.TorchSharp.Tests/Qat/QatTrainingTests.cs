@@ -133,6 +133,29 @@ public sealed class QatTrainingTests
     }
 
     [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void QatOfTheTransformerTrainsLayerNormAndAttentionAndConverts(bool dynamic)
+    {
+        var model = OnnxModel.Load(QatTestData.ModelPath("fmnist_rowtf"));
+        double fp32 = Accuracy(model);
+        using var qat = QuantizationAwareTraining.Prepare(model, X86Quantizer.GetDefaultConfig(isQat: true, isDynamic: dynamic));
+        if (!dynamic)
+            qat.Calibrate(QatTestData.Batches(_train, 0, Calibration));
+        var layerNormScale = qat.Module.Weights["blocks.0.n1.weight"];
+        var before = layerNormScale.data<float>().ToArray();
+        qat.Train(_trainImages[..(512 * 784)], _trainLabels[..512], new QatTrainingOptions { LearningRate = 1e-4 });
+        var quantized = qat.Convert();
+        double accuracy = Accuracy(quantized.Model);
+
+        Console.WriteLine($"fmnist_rowtf {(dynamic ? "dynamic" : "static")} QAT: fp32 {fp32:P2}, int8 {accuracy:P2}");
+        CollectionAssert.AreNotEqual(before, layerNormScale.data<float>().ToArray(), "the LayerNorm scale is a trained parameter");
+        Assert.AreEqual(dynamic ? "dynamic" : "static", quantized.Report.Mode);
+        Assert.AreEqual(13, quantized.Report.QuantizedNodesByOpType["MatMul"]);
+        Assert.IsGreaterThan(fp32 - 0.01, accuracy);
+    }
+
+    [TestMethod]
     public void TrainingIsDeterministicAndAnIDataViewGivesTheSameWeights()
     {
         var model = OnnxModel.Load(QatTestData.ModelPath("fmnist_cnn"));
