@@ -6,7 +6,6 @@
 // --full uses the full Fashion-MNIST (apt-get install dataset-fashion-mnist): one epoch over 60,000 training images,
 // 10,000 test images. Without it, the bundled slice: 512 training images (3 epochs), 2,000 test images.
 using MLNet.Quantization;
-using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizer;
@@ -32,13 +31,13 @@ double Accuracy(OnnxModel m)
     return runner.Accuracy(test.Images, test.Labels);
 }
 
-IEnumerable<IReadOnlyList<NamedTensor>> Calibration()
+IEnumerable<IReadOnlyList<MLNet.Quantization.Calibration.NamedTensor>> Calibration()
 {
     int count = Math.Min(512, train.Count);
     for (int start = 0; start < count; start += 64)
     {
         int n = Math.Min(64, count - start);
-        yield return [NamedTensor.FromFloats("input", train.Images.AsSpan(start * train.ImageSize, n * train.ImageSize).ToArray(), n, 1, 28, 28)];
+        yield return [MLNet.Quantization.Calibration.NamedTensor.FromFloats("input", train.Images.AsSpan(start * train.ImageSize, n * train.ImageSize).ToArray(), n, 1, 28, 28)];
     }
 }
 
