@@ -197,6 +197,19 @@ public sealed class QatTrainingTests
     }
 
     [TestMethod]
+    public void PrepareRejectsAnUnsupportedOperatorBeforeTraining()
+    {
+        var graph = Graph.OnnxGraph.Load(QatTestData.ModelPath("fmnist_cnn"));
+        var gemm = graph.Nodes.First(n => n.OpType == "Gemm");
+        graph.InsertNodeOnEdge("Hardmax", gemm.Inputs[0], new Graph.NodeInput(gemm, 0), name: "inserted_hardmax");
+
+        var error = Assert.ThrowsExactly<NotSupportedException>(() => QuantizationAwareTraining.Prepare(graph.ToModel()));
+
+        StringAssert.Contains(error.Message, "'inserted_hardmax'");
+        StringAssert.Contains(error.Message, "Hardmax");
+    }
+
+    [TestMethod]
     public void BadTrainingDataIsRejectedBeforeLibTorch()
     {
         using var qat = QuantizationAwareTraining.Prepare(OnnxModel.Load(QatTestData.ModelPath("fmnist_cnn")));
