@@ -103,6 +103,7 @@ public sealed class QuantizeCommandTests
         var (badCode, _, badErr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", Path.Combine(_dir, "bad.onnx"), "--mode", "qat", "--calibration-data", _calibration,
             "--train-data", data, "--train-labels", badLabels, "--epochs", "1", "--learning-rate", "1e-4");
         Assert.AreEqual(2, badCode, badErr);
+        StringAssert.Contains(badErr, "--train-labels: label 12");
         StringAssert.Contains(badErr, "outside the model's 10 classes");
     }
 

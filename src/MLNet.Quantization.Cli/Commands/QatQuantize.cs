@@ -50,7 +50,7 @@ internal static class QatQuantize
         int negative = Array.FindIndex(labels, l => l < 0);
         if (negative >= 0)
             throw new CliException($"--train-labels: label at index {negative} in '{path}' is negative");
-        if (graph.Outputs[0].FixedShape is [_, long classes] && labels.Max() >= classes)
+        if (graph.Outputs[0].Shape is [_, { Value: long classes }] && labels.Max() >= classes)
             throw new CliException($"--train-labels: label {labels.Max()} in '{path}' is outside the model's {classes} classes");
     }
 
