@@ -73,6 +73,41 @@ public sealed class QuantizeCommandTests
     }
 
     [TestMethod]
+    public void QatModeTrainsOnASliceAndWritesAQdqModel()
+    {
+        var train = FashionMnist.Load(train: true, maxCount: 768);
+        string data = Path.Combine(_dir, "train.npy");
+        string labels = Path.Combine(_dir, "train_labels.npy");
+        WriteNpy(data, train.Images.AsSpan(256 * 784).ToArray(), [512, 1, 28, 28]);
+        OtherCommandsTests.WriteInt64Npy(labels, train.Labels.Skip(256).Select(l => (long)l).ToArray());
+        string output = Path.Combine(_dir, "cnn_qat.onnx");
+        string json = Path.Combine(_dir, "cnn_qat.json");
+
+        var (code, stdout, stderr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "qat", "--calibration-data", _calibration,
+            "--train-data", data, "--train-labels", labels, "--epochs", "1", "--learning-rate", "1e-4", "--json", json);
+
+        Assert.AreEqual(0, code, stderr);
+        StringAssert.Contains(stdout, "epoch 1: mean loss");
+        Assert.IsTrue(File.Exists(output));
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.AreEqual("static", doc.RootElement.GetProperty("mode").GetString());
+        Assert.AreEqual(3, doc.RootElement.GetProperty("quantized_nodes").GetProperty("Conv").GetInt32());
+        using (var runner = new Runtime.ModelRunner(File.ReadAllBytes(output)))
+        {
+            double accuracy = runner.Accuracy(_test.Images, _test.Labels);
+            Assert.IsGreaterThan(0.88, accuracy, $"QAT int8 accuracy on {_test.Count} test images: {accuracy}");
+        }
+
+        string badLabels = Path.Combine(_dir, "bad_labels.npy");
+        OtherCommandsTests.WriteInt64Npy(badLabels, Enumerable.Repeat(12L, 512).ToArray());
+        var (badCode, _, badErr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", Path.Combine(_dir, "bad.onnx"), "--mode", "qat", "--calibration-data", _calibration,
+            "--train-data", data, "--train-labels", badLabels, "--epochs", "1", "--learning-rate", "1e-4");
+        Assert.AreEqual(2, badCode, badErr);
+        StringAssert.Contains(badErr, "--train-labels: label 12");
+        StringAssert.Contains(badErr, "outside the model's 10 classes");
+    }
+
+    [TestMethod]
     public void StaticQuantizeWritesAModelThatAgreesWithTheFloatOne()
     {
         string output = Path.Combine(_dir, "cnn_int8.onnx");

@@ -50,14 +50,18 @@ internal static class QuantizeCommand
         {
             var options = new Settings(
                 parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(mode)!, parse.GetValue(calibrationData), parse.GetValue(calibrationSamples),
-                parse.GetValue(observer)!, parse.GetValue(perChannel) == "true", parse.GetValue(reduceRange), parse.GetValue(exclude), parse.GetValue(json));
+                parse.GetValue(observer)!, parse.GetValue(perChannel) == "true", parse.GetValue(reduceRange), parse.GetValue(exclude), parse.GetValue(json),
+                parse.GetValue(trainData), parse.GetValue(trainLabels), parse.GetValue(epochs), parse.GetValue(learningRate));
             if (options.Mode == "qat")
             {
-                var missing = new[] { ("--train-data", parse.GetValue(trainData) is null), ("--train-labels", parse.GetValue(trainLabels) is null), ("--epochs", parse.GetValue(epochs) is null), ("--learning-rate", parse.GetValue(learningRate) is null) }
+                var missing = new[] { ("--train-data", options.TrainData is null), ("--train-labels", options.TrainLabels is null), ("--epochs", options.Epochs is null), ("--learning-rate", options.LearningRate is null) }
                     .Where(m => m.Item2).Select(m => m.Item1).ToList();
                 if (missing.Count > 0)
                     throw new CliException($"--mode qat needs {string.Join(", ", missing)}");
-                throw new CliException("--mode qat needs the MLNet.Quantization.TorchSharp trainer, which this build does not include yet; use --mode static or dynamic");
+                if (options.Epochs < 1)
+                    throw new CliException($"--epochs must be at least 1, got {options.Epochs}");
+                if (options.LearningRate is not > 0 || !double.IsFinite(options.LearningRate.Value))
+                    throw new CliException($"--learning-rate must be a positive number, got {options.LearningRate}");
             }
 
             return Run(options, AccuracyTarget(parse.GetValue(maxDrop), parse.GetValue(evalData), parse.GetValue(evalLabels), parse.GetValue(layerTypes)), stdout);
@@ -65,7 +69,10 @@ internal static class QuantizeCommand
         return command;
     }
 
-    private sealed record Settings(string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json);
+    /// <summary>The parsed options; the last four are used by <c>--mode qat</c>.</summary>
+    internal sealed record Settings(
+        string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
+        string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null);
 
     /// <summary>Accuracy-aware mode: the largest top-1 drop and the labelled evaluation data.</summary>
     private sealed record AccuracyTargetSettings(double MaxDrop, string EvalData, string EvalLabels, IReadOnlySet<string> LayerTypes);
@@ -96,6 +103,8 @@ internal static class QuantizeCommand
         if (s.CalibrationSamples <= 0)
             throw new CliException($"--calibration-samples must be positive, got {s.CalibrationSamples}");
         bool dynamic = s.Mode == "dynamic";
+        if (target is not null && s.Mode == "qat")
+            throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
         if (!dynamic && s.CalibrationData is null)
             throw new CliException($"--mode {s.Mode} needs --calibration-data");
         string outputDir = Path.GetDirectoryName(Path.GetFullPath(s.Output))!;
@@ -112,7 +121,16 @@ internal static class QuantizeCommand
         var watch = Stopwatch.StartNew();
         QuantizedModel result;
         AccuracyAwareResult? tuned = null;
-        if (target is null)
+        if (target is not null)
+        {
+            tuned = RunAccuracyAware(s, target, dynamic, model, graph);
+            result = tuned.Model;
+        }
+        else if (s.Mode == "qat")
+        {
+            result = QatQuantize.Run(model, BuildQuantizer(s, dynamic, graph), s, stdout);
+        }
+        else
         {
             var prepared = QuantizationFlow.Prepare(model, BuildQuantizer(s, dynamic, graph));
             if (prepared.NeedsCalibration)
@@ -127,11 +145,6 @@ internal static class QuantizeCommand
             }
 
             result = prepared.Convert();
-        }
-        else
-        {
-            tuned = RunAccuracyAware(s, target, dynamic, model, graph);
-            result = tuned.Model;
         }
 
         result.Save(s.Output);
@@ -183,15 +196,16 @@ internal static class QuantizeCommand
 
     private static X86Quantizer BuildQuantizer(Settings s, bool dynamic, OnnxGraph graph)
     {
+        bool qat = s.Mode == "qat";
         Func<ObserverOptions, Observer>? factory = s.Observer switch
         {
             "minmax" => o => new MinMaxObserver(o),
             "moving-average" => o => new MovingAverageMinMaxObserver(o),
             "percentile" => o => new PercentileObserver(o),
             "entropy" => o => new EntropyObserver(o),
-            _ => null, // histogram: the X86 default
+            _ => null, // histogram: the X86 default (for qat, the X86 QAT default: moving-average min/max)
         };
-        var config = X86Quantizer.GetDefaultConfig(isDynamic: dynamic, reduceRange: s.ReduceRange, activationObserver: dynamic ? null : factory);
+        var config = X86Quantizer.GetDefaultConfig(isQat: qat, isDynamic: dynamic, reduceRange: s.ReduceRange, activationObserver: dynamic ? null : factory);
         if (!s.PerChannel && config.Weight is { } weight)
         {
             config = config with

@@ -60,6 +60,21 @@ public sealed class PreparedModel
         }
     }
 
+    /// <summary>The group of every annotated edge (quantization-aware training fake-quantizes exactly these).</summary>
+    internal IReadOnlyDictionary<QuantizationEdge, QuantGroup> GroupsByEdge => _byEdge;
+
+    /// <summary>Starts every weight observer afresh and observes the graph's current weights (after QAT wrote them back).</summary>
+    internal void ReobserveWeights()
+    {
+        foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Weight))
+            group.Observer = group.Observer!.CreateEmpty();
+        ObserveWeights();
+    }
+
+    /// <summary>Counts activation statistics gathered outside <see cref="Calibrate"/> (QAT observes while training).</summary>
+    internal void RecordObservations(CalibrationProgress observed) =>
+        _calibration = new CalibrationProgress(_calibration.Batches + observed.Batches, _calibration.Samples + observed.Samples, _calibration.Elapsed + observed.Elapsed);
+
     internal void ObserveWeights()
     {
         foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Weight))

@@ -341,6 +341,17 @@ public sealed class OnnxGraph
         return name;
     }
 
+    /// <summary>Replaces the value of the initializer named <paramref name="tensor"/>.Name, keeping its name and place.</summary>
+    internal void ReplaceInitializer(TensorData tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (!_initializers.TryGetValue(tensor.Name, out var old))
+            throw new OnnxGraphException($"Graph '{Name}' has no initializer '{tensor.Name}'.");
+        var proto = tensor.Proto.Clone();
+        _graph.Initializer[_graph.Initializer.IndexOf(old.Proto)] = proto;
+        _initializers[tensor.Name] = new TensorData(proto, _source);
+    }
+
     /// <summary>Removes an initializer (and its old-IR-style graph input entry).</summary>
     public void RemoveInitializer(string name)
     {

@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using MLNet.Quantization.Cli.DataFiles;
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.TorchSharp;
+
+namespace MLNet.Quantization.Cli.Commands;
+
+/// <summary>
+/// <c>quantize --mode qat</c>: calibrate, then quantization-aware training with cross-entropy on the model's first
+/// output (Adam, batches of 64, seed 0), then convert. The only place the CLI touches TorchSharp, so the other
+/// commands never load it.
+/// </summary>
+internal static class QatQuantize
+{
+    private const int BatchSize = 64;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static QuantizedModel Run(OnnxModel model, X86Quantizer quantizer, QuantizeCommand.Settings s, TextWriter stdout)
+    {
+        using var qat = QuantizationAwareTraining.Prepare(model, quantizer);
+        var graph = qat.Prepared.Graph;
+        if (graph.Inputs.Count != 1 || qat.SampleShape.Count == 0)
+            throw new CliException($"--mode qat needs a model with one float input of fixed shape apart from the batch axis; '{s.Model}' has {string.Join(", ", graph.Inputs)}");
+        var (features, labels) = TrainingData(graph, s);
+        CheckClasses(graph, labels, s.TrainLabels!);
+
+        var calibration = qat.Calibrate(ModelInputs.Batches(graph, s.CalibrationData!, s.CalibrationSamples));
+        stdout.WriteLine($"calibrated on {calibration.Samples} samples; training {s.Epochs} epoch(s) on {labels.Length} samples");
+        var progress = new EpochReporter(stdout);
+        qat.Train(features, labels, new QatTrainingOptions { Epochs = s.Epochs!.Value, LearningRate = s.LearningRate!.Value, BatchSize = BatchSize }, progress);
+        return qat.Convert();
+    }
+
+    private static (float[] Features, int[] Labels) TrainingData(OnnxGraph graph, QuantizeCommand.Settings s)
+    {
+        var batches = ModelInputs.Batches(graph, s.TrainData!, int.MaxValue, 1024);
+        var features = batches.SelectMany(b => b[0].Floats ?? throw new CliException($"--train-data: input '{b[0].Name}' is not float")).ToArray();
+        int count = batches.Sum(b => b[0].Shape[0]);
+        var labels = LabelFile.Read(s.TrainLabels!, "--train-labels");
+        if (labels.Length != count)
+            throw new CliException($"--train-data has {count} samples but --train-labels has {labels.Length}");
+        return (features, labels.Select(l => (int)Math.Clamp(l, -1, int.MaxValue)).ToArray());
+    }
+
+    private static void CheckClasses(OnnxGraph graph, int[] labels, string path)
+    {
+        int negative = Array.FindIndex(labels, l => l < 0);
+        if (negative >= 0)
+            throw new CliException($"--train-labels: label at index {negative} in '{path}' is negative");
+        if (graph.Outputs[0].Shape is [_, { Value: long classes }] && labels.Max() >= classes)
+            throw new CliException($"--train-labels: label {labels.Max()} in '{path}' is outside the model's {classes} classes");
+    }
+
+    /// <summary>Prints one line per epoch (the CLI's progress), synchronously.</summary>
+    private sealed class EpochReporter(TextWriter stdout) : IProgress<QatProgress>
+    {
+        public void Report(QatProgress value)
+        {
+            if (value.IsEndOfEpoch)
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {value.Epoch}: mean loss {value.EpochLoss:F4}, {value.Elapsed.TotalSeconds:F1} s"));
+        }
+    }
+}
