@@ -1,10 +1,11 @@
-// Quantization-aware training (QAT) with TorchSharp: fine-tune a Fashion-MNIST model with fake quantization placed
-// exactly where the X86 post-training flow quantizes, then convert to the same QDQ ONNX model. Compares fp32,
-// post-training (PTQ) and QAT accuracy with 8-bit and with 4-bit weights in ONNX Runtime.
-//   dotnet run --project examples/TorchSharpQat -c Release [-- --model fmnist_mobile] [-- --full]
-// The model is the bundled ONNX file (trained by PyTorch); capturing a TorchSharp module to ONNX is a separate API.
+// TorchSharp end to end: train a small CNN in TorchSharp, capture it to ONNX, then quantize it post-training (PTQ)
+// and with quantization-aware training (QAT: fine-tune with fake quantization placed exactly where the X86
+// post-training flow quantizes, then convert to the same QDQ ONNX model). Compares fp32, PTQ and QAT accuracy with
+// 8-bit and with 4-bit weights in ONNX Runtime.
+//   dotnet run --project examples/TorchSharpQat -c Release [-- --full] [-- --model fmnist_cnn|fmnist_mobile]
+// --model starts from a bundled ONNX model (trained by PyTorch) instead of training one in TorchSharp.
 // --full uses the full Fashion-MNIST (apt-get install dataset-fashion-mnist): one epoch over 60,000 training images,
-// 10,000 test images. Without it, the bundled slice: 512 training images (3 epochs), 2,000 test images.
+// 10,000 test images. Without it, the bundled slice: 512 training images (3 QAT epochs), 2,000 test images.
 using MLNet.Quantization;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
@@ -14,11 +15,23 @@ using MLNet.Quantization.TorchSharp;
 
 bool full = args.Contains("--full") && Directory.Exists(FashionMnist.DefaultDirectory);
 int modelIndex = Array.IndexOf(args, "--model");
-string name = modelIndex >= 0 && modelIndex + 1 < args.Length ? args[modelIndex + 1] : "fmnist_cnn";
+string name = modelIndex >= 0 && modelIndex + 1 < args.Length ? args[modelIndex + 1] : "torchsharp_cnn";
 string dataDir = full ? FashionMnist.DefaultDirectory : Path.Combine(AppContext.BaseDirectory, "data");
-var model = OnnxModel.Load(Path.Combine(AppContext.BaseDirectory, "models", name + ".onnx"));
 var train = FashionMnist.Load(dataDir, train: true);
 var test = FashionMnist.Load(dataDir, train: false);
+OnnxModel model;
+if (name == "torchsharp_cnn")
+{
+    // Train in TorchSharp, then capture the module (eval semantics, BatchNorm with running statistics) to ONNX.
+    Console.WriteLine($"training a small CNN in TorchSharp on {train.Count} images");
+    var net = TorchSharpQatExample.SmallCnn.Train(train, epochs: full ? 2 : 8);
+    model = TorchSharpExporter.Export(net, [1, 1, 28, 28], Path.Combine(Environment.CurrentDirectory, name + ".onnx"));
+}
+else
+{
+    model = OnnxModel.Load(Path.Combine(AppContext.BaseDirectory, "models", name + ".onnx"));
+}
+
 int epochs = full ? 1 : 3;
 Console.WriteLine($"{name}: {train.Count} training images ({epochs} epoch(s)), {test.Count} test images from {dataDir}");
 
@@ -31,15 +44,8 @@ double Accuracy(OnnxModel m)
     return runner.Accuracy(test.Images, test.Labels);
 }
 
-IEnumerable<IReadOnlyList<MLNet.Quantization.Calibration.NamedTensor>> Calibration()
-{
-    int count = Math.Min(512, train.Count);
-    for (int start = 0; start < count; start += 64)
-    {
-        int n = Math.Min(64, count - start);
-        yield return [MLNet.Quantization.Calibration.NamedTensor.FromFloats("input", train.Images.AsSpan(start * train.ImageSize, n * train.ImageSize).ToArray(), n, 1, 28, 28)];
-    }
-}
+var calibrationSet = FashionMnist.Load(dataDir, train: true, maxCount: 512);
+IEnumerable<IReadOnlyList<MLNet.Quantization.Calibration.NamedTensor>> Calibration() => calibrationSet.Batches("input", 64);
 
 double PostTraining(QuantizationConfig config)
 {
