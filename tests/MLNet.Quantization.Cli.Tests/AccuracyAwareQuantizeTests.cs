@@ -98,11 +98,7 @@ public sealed class AccuracyAwareQuantizeTests
         {
             var (code, _, stderr) = Run(args);
             string label = string.Join(' ', args);
-            Assert.AreEqual(2, code, label + " → " + stderr);
-            var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.HasCount(1, lines, label + " → " + stderr);
-            StringAssert.StartsWith(lines[0], "error: ", label);
-            StringAssert.Contains(lines[0], expect, label);
+            CliAssert.IsBadInput(code, stderr, expect, label);
             Assert.IsFalse(File.Exists(output), label);
         }
     }

@@ -177,11 +177,7 @@ public sealed class QuantizeCommandTests
         {
             var (code, _, stderr) = Run(args);
             string label = string.Join(' ', args);
-            Assert.AreEqual(2, code, label + " → " + stderr);
-            var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.HasCount(1, lines, label + " → " + stderr);
-            StringAssert.StartsWith(lines[0], "error: ", label);
-            StringAssert.Contains(lines[0], expect, label);
+            CliAssert.IsBadInput(code, stderr, expect, label);
             Assert.IsFalse(File.Exists(output), label);
             Assert.IsEmpty(Directory.GetFiles(_dir, "*.tmp"), label);
         }
