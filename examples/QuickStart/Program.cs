@@ -49,7 +49,6 @@ for (int i = 0; i < 60; i++)
 
 double Median(List<double> xs) => xs.Skip(10).Order().ElementAt((xs.Count - 10) / 2);
 Console.WriteLine($"speed at batch 32: fp32 {Median(timesFp32):F2} ms, int8 {Median(timesInt8):F2} ms → {Median(timesFp32) / Median(timesInt8):F2}× faster");
-Console.WriteLine($"size: {quantized.Report.FloatModelBytes:N0} → {quantized.Report.QuantizedModelBytes:N0} bytes ({quantized.Report.CompressionRatio:F2}× smaller)");
 Console.WriteLine($"wrote {output}");
 
 static double Time(Action action)
