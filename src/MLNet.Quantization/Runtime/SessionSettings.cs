@@ -5,13 +5,23 @@ namespace MLNet.Quantization.Runtime;
 /// <summary>ONNX Runtime session settings used when this library runs a model for benchmarking or scoring.</summary>
 /// <param name="OptimizationLevel">ORT graph optimization level; QDQ fusion into int8 kernels needs at least Extended.</param>
 /// <param name="IntraOpThreads">Threads inside an operator; 0 lets ORT choose (one per physical core).</param>
-internal sealed record SessionSettings(GraphOptimizationLevel OptimizationLevel, int IntraOpThreads)
+/// <param name="AllowSpinning">
+/// ORT's intra-op workers spin after each parallel section before sleeping. Two sessions timed alternately steal each
+/// other's cores while spinning; turning it off measures each model without that interference.
+/// </param>
+internal sealed record SessionSettings(GraphOptimizationLevel OptimizationLevel, int IntraOpThreads, bool AllowSpinning = true)
 {
     /// <summary>ORT's own defaults: every optimization, one thread per core.</summary>
     public static SessionSettings Default { get; } = new(GraphOptimizationLevel.ORT_ENABLE_ALL, 0);
 
     /// <summary>Creates the ORT options; the caller disposes them.</summary>
-    public SessionOptions CreateSessionOptions() => new() { GraphOptimizationLevel = OptimizationLevel, IntraOpNumThreads = IntraOpThreads };
+    public SessionOptions CreateSessionOptions()
+    {
+        var options = new SessionOptions { GraphOptimizationLevel = OptimizationLevel, IntraOpNumThreads = IntraOpThreads };
+        if (!AllowSpinning)
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
 
     /// <summary>Parses <c>basic</c>, <c>extended</c>, <c>all</c> or <c>none</c>.</summary>
     public static GraphOptimizationLevel ParseLevel(string text) => text.ToLowerInvariant() switch

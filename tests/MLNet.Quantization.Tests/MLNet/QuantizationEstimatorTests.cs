@@ -45,7 +45,7 @@ public sealed class QuantizationEstimatorTests
     {
         // 1,000 rows: 15 full batches of 64 and a partial one of 40.
         var view = FashionMnistRows.Normalize(_ml).Fit(FashionMnistRows.TestView(_ml, 1000)).Transform(FashionMnistRows.TestView(_ml, 1000));
-        Assert.AreEqual(32, _quantizer.ScoringBatchSize);
+        Assert.AreEqual(64, _quantizer.ScoringBatchSize);
         var (_, batched) = FashionMnistRows.Score(_quantizer.Transform(view));
         var (_, rowAtATime) = FashionMnistRows.Score(_quantizer.OnnxTransformer.Transform(view));
         Assert.AreEqual(1000, batched.Count);
