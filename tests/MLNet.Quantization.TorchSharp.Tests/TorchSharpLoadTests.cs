@@ -26,7 +26,8 @@ public sealed class TorchSharpLoadTests
         manual_seed(1);
         using var x = randn(256, 3);
         using var w = tensor(new float[] { 2f, -1f, 0.5f }).reshape(3, 1);
-        using var y = x.matmul(w) + 0.25f;
+        using var bias = tensor(0.25f);
+        using var y = x.matmul(w) + bias;
         var model = nn.Linear(3, 1);
         var optimizer = optim.SGD(model.parameters(), 0.1);
         float first = 0, last = 0;

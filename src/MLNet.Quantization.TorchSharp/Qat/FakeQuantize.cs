@@ -49,17 +49,20 @@ internal static class FakeQuantize
             zeroPoint = tensor((float)qparams.ZeroPoint);
         }
 
-        Tensor value, outside;
+        // No implicit Scalars (see SafeScalars): these two stay alive through the using until the end of the method.
+        using var qmin = ((double)qparams.QuantMin).ToScalar();
+        using var qmax = ((double)qparams.QuantMax).ToScalar();
+        Tensor value, keep;
         using (no_grad())
         {
             // PyTorch: zp + nearbyint(x * inv_scale), in float32 (exact for the integers of 8- and 16-bit ranges)
-            var q = (x.detach() * inverse).round() + zeroPoint;
-            outside = q.lt(qparams.QuantMin).logical_or(q.gt(qparams.QuantMax));
-            value = (q.clamp(qparams.QuantMin, qparams.QuantMax) - zeroPoint) * scale;
+            var q = (x.detach() * inverse).round().Plus(zeroPoint);
+            keep = q.ge(qmin).logical_and(q.le(qmax)).to_type(ScalarType.Float32);
+            value = q.clamp(qmin, qmax).Minus(zeroPoint) * scale;
         }
 
-        // masked_fill passes the gradient where it keeps x: PyTorch's mask; "passed − passed.detach()" is exactly 0
-        var passed = x.masked_fill(outside, 0f);
-        return (value + (passed - passed.detach())).MoveToOuterDisposeScope();
+        // x · mask passes the gradient where x is kept: PyTorch's mask; "passed − passed.detach()" is exactly 0
+        var passed = x * keep;
+        return value.Plus(passed.Minus(passed.detach())).MoveToOuterDisposeScope();
     }
 }

@@ -47,8 +47,8 @@ internal static class OnnxOps
         Tensor? Optional(int i) => i < inputs.Count ? inputs[i] : null;
         return node.OpType switch
         {
-            "Add" => Binary(node, X(0), X(1), static (a, b) => a + b),
-            "Sub" => Binary(node, X(0), X(1), static (a, b) => a - b),
+            "Add" => Binary(node, X(0), X(1), static (a, b) => a.Plus(b)),
+            "Sub" => Binary(node, X(0), X(1), static (a, b) => a.Minus(b)),
             "Mul" => Binary(node, X(0), X(1), static (a, b) => a * b),
             "Div" => Binary(node, X(0), X(1), static (a, b) => a.is_floating_point() ? a / b : a.div(b, RoundingMode.trunc)),
             "Pow" => Binary(node, X(0), X(1), static (a, b) => a.pow(b), sameType: false),
@@ -155,11 +155,14 @@ internal static class OnnxOps
 
         if (lo is null && hi is null)
             return x.alias();
+        // explicit Scalars, alive until the call returns (see SafeScalars)
+        using var low = (lo ?? double.NegativeInfinity).ToScalar();
+        using var high = (hi ?? double.PositiveInfinity).ToScalar();
         if (hi is null)
-            return x.clamp_min(lo!.Value);
+            return x.clamp_min(low);
         if (lo is null)
-            return x.clamp_max(hi.Value);
-        return x.clamp(lo.Value, hi.Value);
+            return x.clamp_max(high);
+        return x.clamp(low, high);
     }
 
     private static double Scalar(OnnxNode node, Tensor t, string what)
@@ -216,10 +219,10 @@ internal static class OnnxOps
             return F.linear(a, b, c);
         var product = (transA ? a.t() : a).matmul(transB ? b.t() : b);
         if (alpha != 1f)
-            product = product * alpha;
+            product = product.Times(alpha);
         if (c is null || beta == 0f)
             return product;
-        return product + (beta == 1f ? c : c * beta);
+        return product.Plus(beta == 1f ? c : c.Times(beta));
     }
 
     private static void BroadcastTo(OnnxNode node, long[] shape, long[] target, string what)
