@@ -152,3 +152,46 @@ public sealed class HistogramObserverTests
         Assert.AreEqual(0, q.ZeroPoint);
     }
 }
+
+[TestClass]
+public sealed class HistogramFillTests
+{
+    /// <summary>torch.histc's binning written out one value at a time, the reference for the vectorized fill.</summary>
+    private static double[] Reference(float[] values, int bins)
+    {
+        float min = values.Min(), max = values.Max(), range = max - min;
+        var counts = new double[bins];
+        foreach (float x in values)
+        {
+            int b = (int)((x - min) * (float)bins / range);
+            counts[Math.Clamp(b, 0, bins - 1)] += 1;
+        }
+
+        return counts;
+    }
+
+    [TestMethod]
+    [DataRow(1, 2048)]
+    [DataRow(17, 2048)]
+    [DataRow(1000, 7)]
+    [DataRow(100_003, 2048)]
+    public void VectorizedFillEqualsOneValueAtATime(int count, int bins)
+    {
+        var rng = new Random(count);
+        // ReLU-like data: half exact zeros, ties on bin edges, and values straddling both ends
+        var values = Enumerable.Range(0, count).Select(i => i % 2 == 0 ? 0f : i % 7 == 0 ? 1.5f : (float)(rng.NextDouble() * 6 - 0.5)).ToArray();
+        values[0] = -0.5f;
+        if (count > 1)
+            values[^1] = 5.5f;
+        var histogram = new MLNet.Quantization.Observers.Histograms.Histogram(bins);
+        histogram.Fill(values);
+        if (count == 1)
+        {
+            Assert.AreEqual(1.0, histogram.Total);
+            return;
+        }
+
+        CollectionAssert.AreEqual(Reference(values, bins), histogram.Counts);
+        Assert.AreEqual(count, histogram.Total);
+    }
+}
