@@ -24,7 +24,7 @@ internal static class QatQuantize
         var graph = qat.Prepared.Graph;
         if (graph.Inputs.Count != 1 || qat.SampleShape.Count == 0)
             throw new CliException($"--mode qat needs a model with one float input of fixed shape apart from the batch axis; '{s.Model}' has {string.Join(", ", graph.Inputs)}");
-        var (features, labels) = TrainingData(graph, s);
+        var (features, labels) = LabelledData.Read(graph, s.TrainData!, s.TrainLabels!, "--train-data", "--train-labels");
         CheckClasses(graph, labels, s.TrainLabels!);
 
         var calibration = qat.Calibrate(ModelInputs.Batches(graph, s.CalibrationData!, s.CalibrationSamples));
@@ -34,22 +34,8 @@ internal static class QatQuantize
         return qat.Convert();
     }
 
-    private static (float[] Features, int[] Labels) TrainingData(OnnxGraph graph, QuantizeCommand.Settings s)
-    {
-        var batches = ModelInputs.Batches(graph, s.TrainData!, int.MaxValue, 1024);
-        var features = batches.SelectMany(b => b[0].Floats ?? throw new CliException($"--train-data: input '{b[0].Name}' is not float")).ToArray();
-        int count = batches.Sum(b => b[0].Shape[0]);
-        var labels = LabelFile.Read(s.TrainLabels!, "--train-labels");
-        if (labels.Length != count)
-            throw new CliException($"--train-data has {count} samples but --train-labels has {labels.Length}");
-        return (features, labels.Select(l => (int)Math.Clamp(l, -1, int.MaxValue)).ToArray());
-    }
-
     private static void CheckClasses(OnnxGraph graph, int[] labels, string path)
     {
-        int negative = Array.FindIndex(labels, l => l < 0);
-        if (negative >= 0)
-            throw new CliException($"--train-labels: label at index {negative} in '{path}' is negative");
         if (graph.Outputs[0].Shape is [_, { Value: long classes }] && labels.Max() >= classes)
             throw new CliException($"--train-labels: label {labels.Max()} in '{path}' is outside the model's {classes} classes");
     }

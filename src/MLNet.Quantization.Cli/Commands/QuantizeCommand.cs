@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Cli.DataFiles;
@@ -251,7 +250,7 @@ internal static class QuantizeCommand
             report.NodesLeftInFloat.Select(n => new FloatNodeSummary(n.Name, n.OpType, n.Reason)).ToList(),
             report.FloatModelBytes, report.QuantizedModelBytes, Math.Round(report.CompressionRatio, 4),
             Math.Round(report.CalibrationTime.TotalSeconds, 4), report.CalibrationSamples, accuracy);
-        AtomicFile.WriteAllText(s.Json!, JsonSerializer.Serialize(summary, SummaryJson.Default.QuantizeSummary));
+        CommonOptions.WriteJson(s.Json!, summary, SummaryJson.Default.QuantizeSummary);
     }
 }
 

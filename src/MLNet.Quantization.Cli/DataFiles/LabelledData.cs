@@ -12,18 +12,16 @@ internal sealed record LabelledData(float[] Samples, int[] Labels)
     public static LabelledData Read(OnnxGraph graph, string dataPath, string labelsPath, string dataOption = "--data", string labelsOption = "--labels")
     {
         var input = graph.Inputs.FirstOrDefault() ?? throw new CliException("the model has no inputs");
-        var y = NpyReader.Read(labelsPath);
-        if (y.Shape.Length != 1 || y.DType is not ("<i8" or "<i4"))
-            throw new CliException($"{labelsOption}: '{labelsPath}' must be int64 or int32 with shape [N], got {y.DType} [{string.Join(", ", y.Shape)}]");
+        var y = LabelFile.Read(labelsPath, labelsOption);
         var batches = ModelInputs.Batches(graph, dataPath, int.MaxValue, 256);
         int count = batches.Sum(b => b[0].Shape[0]);
-        if (count != y.Shape[0])
-            throw new CliException($"{dataOption} has {count} samples but {labelsOption} has {y.Shape[0]}");
-        var samples = batches.SelectMany(b => b[0].Floats ?? throw new CliException($"input '{input.Name}' is not float")).ToArray();
+        if (count != y.Length)
+            throw new CliException($"{dataOption} has {count} samples but {labelsOption} has {y.Length}");
+        var samples = batches.SelectMany(b => b[0].Floats ?? throw new CliException($"{dataOption}: input '{input.Name}' is not float")).ToArray();
         var labels = new int[count];
         for (int i = 0; i < count; i++)
         {
-            long label = y.Int64s[i];
+            long label = y[i];
             if (label < 0 || label > int.MaxValue)
                 throw new CliException($"{labelsOption}: label {label} at index {i} is not a class index");
             labels[i] = (int)label;

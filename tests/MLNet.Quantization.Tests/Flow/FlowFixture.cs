@@ -11,15 +11,7 @@ internal static class FlowFixture
     private static readonly Dictionary<(string, bool), QuantizedModel> Cache = [];
     private static readonly Lock Gate = new();
 
-    public static IEnumerable<IReadOnlyList<NamedTensor>> CalibrationBatches(int batch = 64)
-    {
-        var calib = TestData.Calib;
-        for (int s = 0; s < calib.Count; s += batch)
-        {
-            int n = Math.Min(batch, calib.Count - s);
-            yield return [NamedTensor.FromFloats("input", calib.Images.AsSpan(s * 784, n * 784).ToArray(), n, 1, 28, 28)];
-        }
-    }
+    public static IEnumerable<IReadOnlyList<NamedTensor>> CalibrationBatches(int batch = 64) => TestData.Calib.Batches("input", batch);
 
     public static QuantizedModel Quantized(string model, bool dynamic)
     {

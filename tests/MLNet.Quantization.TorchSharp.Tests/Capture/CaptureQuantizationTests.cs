@@ -35,7 +35,7 @@ public sealed class CaptureQuantizationTests
         var quantizer = new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig());
         var prepared = QuantizationFlow.Prepare(model, quantizer);
         Assert.IsTrue(prepared.NeedsCalibration);
-        prepared.Calibrate(Batches(train, count: CalibrationImages, batch: 64));
+        prepared.Calibrate(train.Batches("input", 64)); // train holds the first CalibrationImages images
         var quantized = prepared.Convert();
         Assert.AreEqual(convs, quantized.Report.QuantizedNodesByOpType.GetValueOrDefault("Conv"), quantized.Report.ToString());
         Assert.AreEqual(1, quantized.Report.QuantizedNodesByOpType.GetValueOrDefault("Gemm"), quantized.Report.ToString());
@@ -81,15 +81,6 @@ public sealed class CaptureQuantizationTests
         net.eval();
         var x = tensor(data.Images, [data.Count, 1, 28, 28]);
         return net.forward(x).contiguous().data<float>().ToArray();
-    }
-
-    private static IEnumerable<IReadOnlyList<NamedTensor>> Batches(FashionMnist data, int count, int batch)
-    {
-        for (int s = 0; s < count; s += batch)
-        {
-            int n = Math.Min(batch, count - s);
-            yield return [NamedTensor.FromFloats("input", data.Images.AsSpan(s * 784, n * 784).ToArray(), n, 1, 28, 28)];
-        }
     }
 
     private static double Sqnr(float[] reference, float[] quantized)
