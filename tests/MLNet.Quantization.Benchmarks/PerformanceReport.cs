@@ -90,25 +90,39 @@ internal static class PerformanceReport
     private static double CalibrationRatio(OnnxModel model, X86Quantizer quantizer, FashionMnist calibration, int reps)
     {
         using var runner = new ModelRunner(model);
-        var calib = new List<double>();
-        var infer = new List<double>();
+        PreparedModel prepared = null!;
+        var (calibrate, infer) = AlternatingMedians(reps,
+            () => prepared.Calibrate(calibration.Batches("input", 64)),
+            () => runner.Run(calibration.Images, calibration.Count, 64),
+            beforeEach: () => prepared = QuantizationFlow.Prepare(model, quantizer)); // not timed: graph passes, not per-sample work
+        return calibrate / infer;
+    }
+
+    /// <summary>
+    /// Times <paramref name="a"/> and <paramref name="b"/> one after the other, <paramref name="reps"/> + 1 times (the
+    /// first round warms up and is dropped), and returns the median of each; <paramref name="beforeEach"/> runs untimed.
+    /// </summary>
+    private static (double A, double B) AlternatingMedians(int reps, Action a, Action b, Action? beforeEach = null)
+    {
+        var ta = new List<double>();
+        var tb = new List<double>();
         for (int r = 0; r < reps + 1; r++)
         {
-            var prepared = QuantizationFlow.Prepare(model, quantizer); // not timed: graph passes, not per-sample work
+            beforeEach?.Invoke();
             long t0 = Stopwatch.GetTimestamp();
-            prepared.Calibrate(calibration.Batches("input", 64));
-            double tc = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            a();
+            double da = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             t0 = Stopwatch.GetTimestamp();
-            runner.Run(calibration.Images, calibration.Count, 64);
-            double ti = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            b();
+            double db = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
             if (r > 0)
             {
-                calib.Add(tc);
-                infer.Add(ti);
+                ta.Add(da);
+                tb.Add(db);
             }
         }
 
-        return SideBySideBenchmark.Median(calib) / SideBySideBenchmark.Median(infer);
+        return (SideBySideBenchmark.Median(ta), SideBySideBenchmark.Median(tb));
     }
 
     private static (double FloatMs, double QuantizedMs) MLNetScoring(string modelPath, FashionMnist calibration, FashionMnist test, int reps, int? floatThreads, int? quantizedThreads)
@@ -124,25 +138,11 @@ internal static class PerformanceReport
             quantizeOptions.IntraOpNumThreads = qt;
         var floatModel = ml.Transforms.ApplyOnnxModel(onnxOptions).Fit(testView);
         using var quantized = ml.Transforms.Quantize(quantizeOptions).Fit(calibrationView);
-        var f = new List<double>();
-        var q = new List<double>();
-        for (int r = 0; r < reps + 1; r++)
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            MLNetScoringBenchmarks.Drain(floatModel.Transform(testView));
-            double tf = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-            t0 = Stopwatch.GetTimestamp();
-            MLNetScoringBenchmarks.Drain(quantized.Transform(testView));
-            double tq = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-            if (r > 0)
-            {
-                f.Add(tf);
-                q.Add(tq);
-            }
-        }
-
+        var medians = AlternatingMedians(reps,
+            () => MLNetScoringBenchmarks.Drain(floatModel.Transform(testView)),
+            () => MLNetScoringBenchmarks.Drain(quantized.Transform(testView)));
         (floatModel as IDisposable)?.Dispose();
-        return (SideBySideBenchmark.Median(f), SideBySideBenchmark.Median(q));
+        return medians;
     }
 
     private static string RuntimeInformationText() =>

@@ -25,9 +25,7 @@ internal static class SafeScalars
     /// <summary><c>a · factor</c>, with the Scalar alive until the call returns.</summary>
     public static Tensor Times(this Tensor a, double factor)
     {
-        using var scalar = factor.ToScalar();
-        var result = a.mul(scalar);
-        GC.KeepAlive(scalar);
-        return result;
+        using var scalar = factor.ToScalar(); // disposed, so reachable, only after mul has returned
+        return a.mul(scalar);
     }
 }

@@ -52,8 +52,7 @@ internal sealed class ActivationComparison
 
         using var floatSession = InstrumentedSession.Create(_reference, floatFetches, GraphOptimizationLevel.ORT_ENABLE_ALL);
         using var qdqSession = InstrumentedSession.Create(_quantized, _points.Select(p => p.Dequantized), GraphOptimizationLevel.ORT_DISABLE_ALL);
-        using var deployedOptions = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        using var deployed = new InferenceSession(_quantized.ToModel().ToBytes(), deployedOptions);
+        using var deployed = InstrumentedSession.Create(_quantized, [], GraphOptimizationLevel.ORT_ENABLE_ALL, purpose: "score it as deployed");
         long samples = 0;
         foreach (var batch in batches)
         {

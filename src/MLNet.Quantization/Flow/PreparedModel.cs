@@ -118,7 +118,7 @@ public sealed class PreparedModel
         var result = new Calibrator(_graph, byTensor, _options.CalibrationThreads).Run(batches, progress, cancellationToken);
         foreach (var (group, observer) in fresh)
             group.Observer!.Merge(observer);
-        _calibration = new CalibrationProgress(_calibration.Batches + result.Batches, _calibration.Samples + result.Samples, _calibration.Elapsed + result.Elapsed);
+        RecordObservations(result);
         return result;
     }
 
@@ -183,9 +183,8 @@ public sealed class PreparedModel
         catch (ArgumentException e)
         {
             // e.g. s_in · s_w overflows float32 when calibration saw values near 1e30
-            var readers = group.Tensors.SelectMany(t => _graph.GetConsumers(t)).Select(c => $"'{c.Node.Name}'").Distinct();
             throw new CalibrationException(
-                $"Cannot derive the qparams of [{string.Join(", ", group.Tensors)}] (read by node {string.Join(", ", readers)}) from scales "
+                $"Cannot derive the qparams of [{string.Join(", ", group.Tensors)}] (read by node {Readers(group.Tensors)}) from scales "
                 + $"[{string.Join(", ", sources.Select(s => string.Join("/", s.Scales.Take(4).Select(v => v.ToString("G5", System.Globalization.CultureInfo.InvariantCulture)))))}]: {e.Message} "
                 + "The calibrated or weight ranges are too wide; leave that node in float.", e);
         }
@@ -237,11 +236,14 @@ public sealed class PreparedModel
 
         if (bad > 0)
         {
-            var readers = _graph.GetConsumers(tensor).Select(c => $"'{c.Node.Name}'").Distinct();
             throw new OnnxGraphException(
-                $"The {role} '{tensor}' (read by node {string.Join(", ", readers)}) holds {bad} NaN or infinite value(s) of {values.Length}; it cannot be quantized. Fix the model, or leave that node in float.");
+                $"The {role} '{tensor}' (read by node {Readers([tensor])}) holds {bad} NaN or infinite value(s) of {values.Length}; it cannot be quantized. Fix the model, or leave that node in float.");
         }
     }
+
+    /// <summary>The quoted names of the nodes reading <paramref name="tensors"/>, for messages.</summary>
+    private string Readers(IEnumerable<string> tensors) =>
+        string.Join(", ", tensors.SelectMany(t => _graph.GetConsumers(t)).Select(c => $"'{c.Node.Name}'").Distinct());
 
     private QuantizationReport BuildReport(Onnx.OnnxModel model)
     {
