@@ -15,7 +15,7 @@ public sealed class AccuracyAwareQuantizeTests
     private static string _evalData = "";
     private static string _evalLabels = "";
 
-    private static string Model(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "models", name + ".onnx");
+    private static string Model(string name) => CliTestFiles.Model(name);
 
     [ClassInitialize]
     public static void Setup(TestContext _)

@@ -21,7 +21,7 @@ public sealed class CalibrationDataCliTests
     [TestCleanup]
     public void Cleanup() => Directory.Delete(_dir, true);
 
-    private static string Model(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "models", name + ".onnx");
+    private static string Model(string name) => CliTestFiles.Model(name);
 
     private static float[] Samples(int count, Func<int, float> value) => Enumerable.Range(0, count * 784).Select(value).ToArray();
 

@@ -12,7 +12,7 @@ public sealed class CompareCommandTests
     private static string _data = "";
     private static string _quantized = "";
 
-    private static string Model(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "models", name + ".onnx");
+    private static string Model(string name) => CliTestFiles.Model(name);
 
     [ClassInitialize]
     public static void Setup(TestContext _)

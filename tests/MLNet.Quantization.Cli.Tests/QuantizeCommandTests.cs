@@ -14,7 +14,7 @@ public sealed class QuantizeCommandTests
     private static string _calibration = "";
     private static FashionMnist _test = null!;
 
-    private static string Model(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "models", name + ".onnx");
+    private static string Model(string name) => CliTestFiles.Model(name);
 
     [ClassInitialize]
     public static void Setup(TestContext _)
