@@ -172,7 +172,9 @@ public sealed class HistogramFillTests
 
     [TestMethod]
     [DataRow(1, 2048)]
+    [DataRow(16, 2048)]
     [DataRow(17, 2048)]
+    [DataRow(1025, 2048)]
     [DataRow(1000, 7)]
     [DataRow(100_003, 2048)]
     public void VectorizedFillEqualsOneValueAtATime(int count, int bins)

@@ -1,4 +1,7 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace MLNet.Quantization.Observers.Histograms;
 
@@ -78,40 +81,77 @@ internal sealed class Histogram
     }
 
     /// <summary>
-    /// The all-finite fast path, bit-identical to <see cref="BinOf"/>: bin indices are computed a vector at a time
-    /// with the same float32 operations in the same order, and counted into four interleaved integer histograms so
-    /// that runs of equal values (the zeros after a ReLU) do not serialize on one counter.
+    /// The all-finite fast path, bit-identical to <see cref="BinOf"/>. Bin indices are computed a chunk at a time with
+    /// the widest hardware vectors (the same float32 operations in the same order), then counted into four interleaved
+    /// integer histograms so that runs of equal values (the zeros after a ReLU) do not serialize on one counter.
     /// </summary>
     private void FillFinite(ReadOnlySpan<float> values, float min, float range)
     {
         int bins = Counts.Length;
-        float fbins = bins;
         var partial = new int[4 * bins];
-        int i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated && values.Length >= System.Numerics.Vector<float>.Count)
+        // A heap buffer: the JIT compiles the counting loop below about 1.7x slower over a stackalloc'd span.
+        var index = new int[Math.Min(IndexChunk, values.Length)];
+        ref int c0 = ref MemoryMarshal.GetArrayDataReference(partial);
+        ref int i0 = ref MemoryMarshal.GetArrayDataReference(index);
+        for (int start = 0; start < values.Length; start += IndexChunk)
         {
-            int width = System.Numerics.Vector<float>.Count;
-            var vMin = new System.Numerics.Vector<float>(min);
-            var vBins = new System.Numerics.Vector<float>(fbins);
-            var vRange = new System.Numerics.Vector<float>(range);
-            var vZero = System.Numerics.Vector<int>.Zero;
-            var vLast = new System.Numerics.Vector<int>(bins - 1);
-            Span<int> index = stackalloc int[width];
-            for (; i <= values.Length - width; i += width)
+            int n = Math.Min(IndexChunk, values.Length - start);
+            BinIndices(values.Slice(start, n), min, range, bins, index.AsSpan(0, n));
+            int i = 0;
+            // every index is clamped to [0, bins), so the unchecked increments stay inside partial
+            for (; i <= n - 4; i += 4)
             {
-                var x = new System.Numerics.Vector<float>(values.Slice(i, width));
-                var b = System.Numerics.Vector.ConvertToInt32((x - vMin) * vBins / vRange);
-                System.Numerics.Vector.Min(System.Numerics.Vector.Max(b, vZero), vLast).CopyTo(index);
-                for (int lane = 0; lane < width; lane++)
-                    partial[((lane & 3) * bins) + index[lane]]++;
+                Unsafe.Add(ref c0, Unsafe.Add(ref i0, i))++;
+                Unsafe.Add(ref c0, bins + Unsafe.Add(ref i0, i + 1))++;
+                Unsafe.Add(ref c0, (2 * bins) + Unsafe.Add(ref i0, i + 2))++;
+                Unsafe.Add(ref c0, (3 * bins) + Unsafe.Add(ref i0, i + 3))++;
+            }
+
+            for (; i < n; i++)
+                Unsafe.Add(ref c0, Unsafe.Add(ref i0, i))++;
+        }
+
+        var counts = Counts;
+        for (int b = 0; b < bins; b++)
+            counts[b] += partial[b] + (double)partial[bins + b] + partial[(2 * bins) + b] + partial[(3 * bins) + b];
+    }
+
+    private const int IndexChunk = 1024;
+
+    /// <summary>torch.histc bin indices of finite values, <see cref="BinOf"/> a vector at a time, written to <paramref name="index"/>.</summary>
+    internal static void BinIndices(ReadOnlySpan<float> values, float min, float range, int bins, Span<int> index)
+    {
+        float fbins = bins;
+        int i = 0;
+        ref float src = ref MemoryMarshal.GetReference(values);
+        ref int dst = ref MemoryMarshal.GetReference(index);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vMin = Vector512.Create(min);
+            var vBins = Vector512.Create(fbins);
+            var vRange = Vector512.Create(range);
+            var vLast = Vector512.Create(bins - 1);
+            for (; i <= values.Length - Vector512<float>.Count; i += Vector512<float>.Count)
+            {
+                var b = Vector512.ConvertToInt32((Vector512.LoadUnsafe(ref src, (nuint)i) - vMin) * vBins / vRange);
+                Vector512.Min(Vector512.Max(b, Vector512<int>.Zero), vLast).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var vMin = Vector256.Create(min);
+            var vBins = Vector256.Create(fbins);
+            var vRange = Vector256.Create(range);
+            var vLast = Vector256.Create(bins - 1);
+            for (; i <= values.Length - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var b = Vector256.ConvertToInt32((Vector256.LoadUnsafe(ref src, (nuint)i) - vMin) * vBins / vRange);
+                Vector256.Min(Vector256.Max(b, Vector256<int>.Zero), vLast).StoreUnsafe(ref dst, (nuint)i);
             }
         }
 
         for (; i < values.Length; i++)
-            partial[BinOf(values[i], min, fbins, range, bins)]++;
-        var counts = Counts;
-        for (int b = 0; b < bins; b++)
-            counts[b] += partial[b] + (double)partial[bins + b] + partial[(2 * bins) + b] + partial[(3 * bins) + b];
+            index[i] = BinOf(values[i], min, fbins, range, bins);
     }
 
     private static long CountFinite(ReadOnlySpan<float> values)
