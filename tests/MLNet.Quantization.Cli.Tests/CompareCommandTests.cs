@@ -47,16 +47,16 @@ public sealed class CompareCommandTests
         StringAssert.Contains(stdout, "output logits: SQNR");
         StringAssert.Contains(stdout, "top-1 agreement");
         StringAssert.Contains(stdout, "/c3/Conv_output_0"); // BN-folded Conv output, matched through the prepared graph
-        StringAssert.Contains(stdout, "c1.weight_bn_folded");
+        StringAssert.Contains(stdout, "c2.weight_bn_folded");
 
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         var root = doc.RootElement;
         Assert.AreEqual(200L, root.GetProperty("samples").GetInt64());
         Assert.AreEqual(0, root.GetProperty("unmatched").GetArrayLength());
         var activations = root.GetProperty("activations").EnumerateArray().Select(a => a.GetProperty("sqnr_db").GetDouble()).ToList();
-        Assert.HasCount(9, activations);
+        Assert.HasCount(7, activations); // 9 quantization points but the float stem conv's input and output
         CollectionAssert.AreEqual(activations.Order().ToList(), activations, "worst first");
-        Assert.HasCount(10, root.GetProperty("weights").EnumerateArray().ToList());
+        Assert.HasCount(8, root.GetProperty("weights").EnumerateArray().ToList()); // 4 int8 layers: weight and bias each
         var output = root.GetProperty("outputs")[0];
         Assert.AreEqual("logits", output.GetProperty("name").GetString());
         Assert.IsGreaterThan(20.0, output.GetProperty("sqnr_db").GetDouble());

@@ -49,4 +49,47 @@ internal static class OrtFusionRules
 
         return false;
     }
+
+    /// <summary>
+    /// Swaps a float Relu or Clip with the MaxPool it feeds when the pool's output goes only to a QuantizeLinear, so that
+    /// the activation sits right before the Q. ORT's QDQ propagation otherwise moves that Q back above the pool (a MaxPool
+    /// of opset 12 to 21 whose input has one reader), and ORT then pools in uint8 in NCHW layout with a slow generic
+    /// kernel; after the swap the propagation stops at the activation, ORT folds the activation into the Q, and the
+    /// pool runs in fp32. The values are unchanged: max(act(x)) = act(max(x)) for a non-decreasing act.
+    /// </summary>
+    /// <returns>The number of pools moved.</returns>
+    public static int MovePoolsBeforeFloatActivations(OnnxGraph graph)
+    {
+        int moved = 0;
+        foreach (var pool in graph.TopologicalOrder())
+        {
+            if (pool.OpType != "MaxPool" || !IsDefaultDomain(pool) || pool.Inputs.Count != 1 || pool.Outputs.Count != 1)
+                continue;
+            string pooled = pool.Outputs[0];
+            if (graph.IsGraphOutput(pooled) || graph.GetConsumers(pooled) is not [{ Node.OpType: "QuantizeLinear", InputIndex: 0 }])
+                continue;
+            if (graph.GetProducer(pool.Inputs[0]) is not { OpType: "Relu" or "Clip" } act || !IsDefaultDomain(act)
+                || graph.IsGraphOutput(act.Outputs[0]) || graph.GetConsumers(act.Outputs[0]).Count != 1
+                || act.Inputs.Skip(1).Any(bound => bound.Length > 0 && !graph.TryGetConstant(bound, out _)))
+                continue;
+
+            // x -> act -> a -> pool -> pooled   becomes   x -> pool -> m -> act -> pooled
+            var newPool = pool.Proto.Clone();
+            var newAct = act.Proto.Clone();
+            string middle = graph.UniqueName(pooled + "_before_" + act.OpType.ToLowerInvariant());
+            newPool.Input[0] = act.Inputs[0];
+            newPool.Output[0] = middle;
+            newAct.Input[0] = middle;
+            newAct.Output[0] = pooled;
+            graph.RemoveNode(pool, replacingProducer: true);
+            graph.RemoveNode(act, replacingProducer: true);
+            graph.AddNode(newPool);
+            graph.AddNode(newAct);
+            moved++;
+        }
+
+        return moved;
+    }
+
+    private static bool IsDefaultDomain(OnnxNode node) => node.Domain.Length == 0 || node.Domain == "ai.onnx";
 }

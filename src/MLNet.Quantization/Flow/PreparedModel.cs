@@ -145,6 +145,7 @@ public sealed class PreparedModel
             .Select(e => (e.Key.IsInput ? QuantizationEdge.Input(map[e.Key.Node], e.Key.Index) : QuantizationEdge.Output(map[e.Key.Node], e.Key.Index), e.Value))
             .ToList();
         new QdqWriter(graph).Write(edges);
+        OrtFusionRules.MovePoolsBeforeFloatActivations(graph);
         var model = graph.ToModel();
         FloatReferenceMetadata.Write(model, _options);
         return new QuantizedModel(model, BuildReport(model));

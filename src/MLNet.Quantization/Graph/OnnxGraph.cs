@@ -253,6 +253,17 @@ public sealed class OnnxGraph
         return node;
     }
 
+    /// <summary>Adds a node built elsewhere (for example a rewired copy of a removed node); its name must be free.</summary>
+    internal OnnxNode AddNode(NodeProto proto)
+    {
+        ArgumentNullException.ThrowIfNull(proto);
+        if (proto.Name.Length > 0 && _nodeNames.Contains(proto.Name))
+            throw new OnnxGraphException($"A node named '{proto.Name}' is already in graph '{Name}'.");
+        var node = new OnnxNode(proto);
+        Register(node);
+        return node;
+    }
+
     /// <summary>Removes a node. Its outputs must no longer be read (rewire consumers first).</summary>
     public void RemoveNode(OnnxNode node) => RemoveNode(node, replacingProducer: false);
 

@@ -168,6 +168,13 @@ internal sealed class X86Annotator
             return;
         }
 
+        if (_quantizer.KeepNarrowConvsInFloat && !_quantizer.HasNodeNameConfig(conv) && NarrowInputChannels(conv) is int channels)
+        {
+            KeepFloat(pattern, new ConfigChoice(true, null,
+                $"X86Quantizer.KeepNarrowConvsInFloat: {channels} input channel(s), not a multiple of 4, where ONNX Runtime's int8 convolution is slower than its fp32 one"));
+            return;
+        }
+
         var config = choice.Config;
         var map = new Dictionary<int, QuantizationSpecBase>();
         if (config.InputActivation is { } act)
@@ -196,6 +203,18 @@ internal sealed class X86Annotator
 
         if (config.InputActivation is not null)
             _patternOutputs.Add(last);
+    }
+
+    /// <summary>
+    /// The input channel count of a group-1 Conv when it is below 16 and not a multiple of 4 (a 1- or 3-channel image
+    /// stem, typically); otherwise null. ONNX Runtime's x86 int8 convolution has no fast path for those channel counts.
+    /// </summary>
+    private int? NarrowInputChannels(OnnxNode conv)
+    {
+        if (conv.GetInt("group", 1) != 1 || !_graph.TryGetConstant(conv.Inputs[1], out var weight) || weight.Dims.Count < 3)
+            return null;
+        long channels = weight.Dims[1];
+        return channels < 16 && channels % 4 != 0 ? (int)channels : null;
     }
 
     // ---- Step 1: linear (Gemm, MatMul with constant weight) and activation MatMul ------------------------------

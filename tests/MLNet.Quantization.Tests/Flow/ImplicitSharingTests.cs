@@ -93,11 +93,22 @@ public sealed class ImplicitSharingTests
     [TestMethod]
     public void X86QuantizedCnnRunsMaxPoolInInt8()
     {
-        // fmnist_cnn: Conv → Relu → MaxPool → Conv. Sharing makes the pool's DQ and Q carry the same qparams, so
+        // fmnist_cnn: Conv → Relu → MaxPool_1 → Conv. Sharing makes the pool's DQ and Q carry the same qparams, so
         // ORT drops them and pools in uint8 instead of dequantizing around a float MaxPool.
         var quantized = FlowFixture.Quantized("fmnist_cnn", dynamic: false);
         var g = OnnxGraph.FromModel(quantized.Model);
-        foreach (var pool in g.Nodes.Where(n => n.OpType == "MaxPool"))
+        var pools = g.Nodes.Where(n => n.OpType == "MaxPool").ToList();
+        Assert.HasCount(2, pools);
+
+        // The first pool follows the float stem conv (KeepNarrowConvsInFloat): it now pools before the Relu, so that
+        // ORT's QDQ propagation stops at the Relu instead of making it a uint8 pool in NCHW layout.
+        var stemPool = pools.Single(p => g.GetProducer(p.Inputs[0])!.OpType == "Conv");
+        var relu = g.GetConsumers(stemPool.Outputs[0]).Single().Node;
+        Assert.AreEqual("Relu", relu.OpType);
+        Assert.AreEqual("/MaxPool_output_0", relu.Outputs[0], "the pooled tensor keeps its name");
+        Assert.AreEqual("QuantizeLinear", g.GetConsumers(relu.Outputs[0]).Single().Node.OpType);
+
+        foreach (var pool in pools.Where(p => p != stemPool))
         {
             var dq = g.GetProducer(pool.Inputs[0])!;
             var q = g.GetConsumers(pool.Outputs[0]).Single().Node;
@@ -109,7 +120,7 @@ public sealed class ImplicitSharingTests
 
         var ops = FusedGraphInspector.OptimizedOpTypes(quantized.Model.ToBytes());
         Assert.AreEqual(2, ops.GetValueOrDefault("MaxPool"));
-        Assert.IsFalse(ops.ContainsKey("DequantizeLinear"), $"no tensor is dequantized: the pools read uint8 ({string.Join(", ", ops.Keys)})");
+        Assert.IsFalse(ops.ContainsKey("DequantizeLinear"), $"no tensor is dequantized: the int8 pool reads uint8 ({string.Join(", ", ops.Keys)})");
     }
 
     [TestMethod]

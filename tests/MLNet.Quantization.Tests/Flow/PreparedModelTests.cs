@@ -18,7 +18,8 @@ public sealed class PreparedModelTests
         Assert.IsFalse(prepared.Graph.Nodes.Any(n => n.OpType == "BatchNormalization"));
         Assert.IsTrue(prepared.NeedsCalibration);
         Assert.IsGreaterThan(0, prepared.ObserverCount);
-        Assert.Contains("input", prepared.ObservedActivations);
+        Assert.Contains("/MaxPool_1_output_0", prepared.ObservedActivations);
+        Assert.DoesNotContain("input", prepared.ObservedActivations, "the float stem conv reads the input; nothing quantizes it");
         // the residual tensor feeds c3 and the Add: observed once, in one group
         Assert.AreEqual(prepared.ObservedActivations.Count, prepared.ObservedActivations.Distinct().Count());
     }

@@ -34,9 +34,13 @@ public sealed class QuantizationFlowTests
         var ops = FusedGraphInspector.OptimizedOpTypes(bytes);
         var unfused = FusedGraphInspector.UnfusedQuantizedCompute(bytes);
         Assert.IsEmpty(unfused, $"float compute between DQ and Q: {string.Join(", ", unfused)}");
-        int floatConvs = OnnxModel.Load(TestPaths.Model(model)).Proto.Graph.Node.Count(n => n.OpType == "Conv");
-        Assert.AreEqual(floatConvs, ops.GetValueOrDefault("QLinearConv"), "every Conv became QLinearConv");
-        Assert.IsFalse(ops.ContainsKey("Conv"));
+        int convs = OnnxModel.Load(TestPaths.Model(model)).Proto.Graph.Node.Count(n => n.OpType == "Conv");
+        int narrow = quantized.Report.NodesLeftInFloat.Count(n => n.OpType == "Conv");
+        Assert.AreEqual(dynamic ? 0 : convs, quantized.Report.QuantizedNodesByOpType.GetValueOrDefault("Conv") + narrow);
+        Assert.IsTrue(quantized.Report.NodesLeftInFloat.Where(n => n.OpType == "Conv").All(n => n.Reason.Contains("KeepNarrowConvsInFloat", StringComparison.Ordinal)),
+            "only the narrow-conv rule leaves a Conv in float");
+        Assert.AreEqual(convs - narrow, ops.GetValueOrDefault("QLinearConv"), "every quantized Conv became QLinearConv");
+        Assert.AreEqual(narrow, ops.GetValueOrDefault("Conv") + ops.GetValueOrDefault("com.microsoft:FusedConv"), "the narrow convs stay float");
         int int8Linear = new[] { "com.microsoft:QGemm", "QLinearMatMul", "com.microsoft:DynamicQuantizeMatMul", "com.microsoft:MatMulIntegerToFloat" }
             .Sum(k => ops.GetValueOrDefault(k));
         int quantizedLinear = quantized.Report.QuantizedNodesByOpType.GetValueOrDefault("Gemm") + quantized.Report.QuantizedNodesByOpType.GetValueOrDefault("MatMul");
@@ -77,8 +81,9 @@ public sealed class QuantizationFlowTests
         var report = FlowFixture.Quantized("fmnist_cnn", false).Report;
         Assert.AreEqual(new FileInfo(TestPaths.Model("fmnist_cnn")).Length, report.FloatModelBytes);
         Assert.IsGreaterThanOrEqualTo(3.5, report.CompressionRatio);
-        Assert.IsEmpty(report.NodesLeftInFloat);
-        Assert.AreEqual(3, report.QuantizedNodesByOpType["Conv"]);
+        // the 1-channel stem conv, its Relu and the pool after them stay float (KeepNarrowConvsInFloat); the rest is int8
+        CollectionAssert.AreEquivalent(new[] { "/c1/Conv", "/Relu", "/MaxPool" }, report.NodesLeftInFloat.Select(n => n.Name).ToArray());
+        Assert.AreEqual(2, report.QuantizedNodesByOpType["Conv"]);
         Assert.AreEqual(2, report.QuantizedNodesByOpType["Gemm"]);
     }
 

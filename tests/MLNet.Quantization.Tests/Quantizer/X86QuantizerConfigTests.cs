@@ -21,7 +21,7 @@ public sealed class X86QuantizerConfigTests
         var global = X86Quantizer.GetDefaultConfig();
         var special = X86Quantizer.GetDefaultConfig(reduceRange: true);
         var graph = TwoConvsAndAGemm();
-        var quantizer = new X86Quantizer()
+        var quantizer = new X86Quantizer { KeepNarrowConvsInFloat = false } // small test convs; the narrow-conv rule has its own tests
             .SetGlobal(global)
             .SetOperatorType("Conv", null)
             .SetNodeName("convB", special);
@@ -46,7 +46,7 @@ public sealed class X86QuantizerConfigTests
     public void NullNodeNameConfigKeepsOnePatternFloat()
     {
         var graph = TwoConvsAndAGemm();
-        var quantizer = new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()).SetNodeName("fc", null);
+        var quantizer = new X86Quantizer { KeepNarrowConvsInFloat = false }.SetGlobal(X86Quantizer.GetDefaultConfig()).SetNodeName("fc", null);
         var annotations = new QuantizationAnnotations();
         quantizer.Annotate(graph, annotations);
         Assert.IsFalse(annotations.Get(graph.Node("fc"))!.QuantizesAnything);
@@ -65,7 +65,7 @@ public sealed class X86QuantizerConfigTests
             .Node("Conv", "conv", ["x", "w"], ["c"])
             .Node("Relu", "relu", ["c"], ["y"])
             .Build();
-        var quantizer = new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()).SetNodeName("relu", null);
+        var quantizer = new X86Quantizer { KeepNarrowConvsInFloat = false }.SetGlobal(X86Quantizer.GetDefaultConfig()).SetNodeName("relu", null);
         var annotations = new QuantizationAnnotations();
         quantizer.Annotate(graph, annotations);
         Assert.IsTrue(annotations.Get(graph.Node("conv"))!.QuantizesAnything);
