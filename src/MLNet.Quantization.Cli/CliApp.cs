@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using MLNet.Quantization.Cli.Commands;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
@@ -25,7 +26,7 @@ public static class CliApp
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"error: {OneLine(parse.Errors[0].Message)}");
+            stderr.WriteLine($"error: {Describe(parse.Errors[0])}");
             return 2;
         }
 
@@ -50,6 +51,19 @@ public static class CliApp
     private static bool IsBadInput(Exception e) => e is CliException or OnnxFormatException or FileNotFoundException or DirectoryNotFoundException
         or InvalidDataException or NotSupportedException or QuantizationAnnotationException or ArgumentException or UnauthorizedAccessException
         or OnnxGraphException or CalibrationException;
+
+    /// <summary>A parse error's message, prefixed with the option it is about when the message does not name it.</summary>
+    private static string Describe(ParseError error)
+    {
+        var option = error.SymbolResult switch
+        {
+            OptionResult o => o.Option,
+            ArgumentResult { Parent: OptionResult o } => o.Option,
+            _ => null,
+        };
+        string message = OneLine(error.Message);
+        return option is null || message.Contains(option.Name, StringComparison.Ordinal) ? message : $"{option.Name}: {message}";
+    }
 
     private static string OneLine(string message) =>
         string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -108,6 +108,22 @@ public sealed class QuantizeCommandTests
     }
 
     [TestMethod]
+    public void NarrowConvsOptionQuantizesTheStemConvToo()
+    {
+        string output = Path.Combine(_dir, "cnn_all_int8.onnx");
+        string json = Path.Combine(_dir, "cnn_all.json");
+        var (code, stdout, stderr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", output, "--calibration-data", _calibration, "--narrow-convs", "int8", "--json", json);
+        Assert.AreEqual(0, code, stderr);
+        Assert.DoesNotContain("KeepNarrowConvsInFloat", stdout);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.AreEqual(3, doc.RootElement.GetProperty("quantized_nodes").GetProperty("Conv").GetInt32());
+
+        var (badCode, _, badErr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", output, "--calibration-data", _calibration, "--narrow-convs", "fp16");
+        Assert.AreEqual(2, badCode);
+        StringAssert.Contains(badErr, "--narrow-convs");
+    }
+
+    [TestMethod]
     public void StaticQuantizeWritesAModelThatAgreesWithTheFloatOne()
     {
         string output = Path.Combine(_dir, "cnn_int8.onnx");

@@ -29,6 +29,12 @@ internal static class QuantizeCommand
         var perChannel = new Option<string>("--per-channel") { Description = "Per-channel weights: true or false.", DefaultValueFactory = _ => "true" };
         perChannel.AcceptOnlyFromAmong("true", "false");
         var reduceRange = new Option<bool>("--reduce-range") { Description = "7-bit activations for CPUs without VNNI." };
+        var narrowConvs = new Option<string>("--narrow-convs")
+        {
+            Description = "Group-1 convs with under 16 input channels not a multiple of 4 (image stems): float (default; ONNX Runtime runs them faster in fp32) or int8.",
+            DefaultValueFactory = _ => "float",
+        };
+        narrowConvs.AcceptOnlyFromAmong("float", "int8");
         var exclude = new Option<string?>("--exclude") { Description = "Node names or op types to leave in float, comma-separated." };
         var json = new Option<string?>("--json") { Description = "Also write the summary as JSON." };
         var trainData = new Option<string?>("--train-data") { Description = "QAT training samples." };
@@ -42,7 +48,7 @@ internal static class QuantizeCommand
 
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
-            model, output, mode, calibrationData, calibrationSamples, observer, perChannel, reduceRange, exclude, json,
+            model, output, mode, calibrationData, calibrationSamples, observer, perChannel, reduceRange, narrowConvs, exclude, json,
             trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes,
         };
         command.SetAction(parse =>
@@ -50,7 +56,8 @@ internal static class QuantizeCommand
             var options = new Settings(
                 parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(mode)!, parse.GetValue(calibrationData), parse.GetValue(calibrationSamples),
                 parse.GetValue(observer)!, parse.GetValue(perChannel) == "true", parse.GetValue(reduceRange), parse.GetValue(exclude), parse.GetValue(json),
-                parse.GetValue(trainData), parse.GetValue(trainLabels), parse.GetValue(epochs), parse.GetValue(learningRate));
+                parse.GetValue(trainData), parse.GetValue(trainLabels), parse.GetValue(epochs), parse.GetValue(learningRate),
+                QuantizeNarrowConvs: parse.GetValue(narrowConvs) == "int8");
             if (options.Mode == "qat")
             {
                 var missing = new[] { ("--train-data", options.TrainData is null), ("--train-labels", options.TrainLabels is null), ("--epochs", options.Epochs is null), ("--learning-rate", options.LearningRate is null) }
@@ -68,10 +75,10 @@ internal static class QuantizeCommand
         return command;
     }
 
-    /// <summary>The parsed options; the last four are used by <c>--mode qat</c>.</summary>
+    /// <summary>The parsed options; TrainData to LearningRate are used by <c>--mode qat</c>.</summary>
     internal sealed record Settings(
         string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
-        string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null);
+        string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false);
 
     /// <summary>Accuracy-aware mode: the largest top-1 drop and the labelled evaluation data.</summary>
     private sealed record AccuracyTargetSettings(double MaxDrop, string EvalData, string EvalLabels, IReadOnlySet<string> LayerTypes);
@@ -213,7 +220,7 @@ internal static class QuantizeCommand
             };
         }
 
-        var quantizer = new X86Quantizer().SetGlobal(config);
+        var quantizer = new X86Quantizer { KeepNarrowConvsInFloat = !s.QuantizeNarrowConvs }.SetGlobal(config);
         foreach (var item in (s.Exclude ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (graph.Nodes.Any(n => n.Name == item))
