@@ -26,6 +26,7 @@ internal static class PerformanceReport
         string? outPath = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
         int iterations = ReadInt(args, "--iterations", 200);
         int reps = ReadInt(args, "--reps", 5);
+        int rounds = ReadInt(args, "--rounds", 5);
         int threads = ReadInt(args, "--threads", 0);
         bool spinning = !args.Contains("--no-spinning");
         var settings = new SessionSettings(Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL, threads, spinning);
@@ -35,7 +36,7 @@ internal static class PerformanceReport
         var cases = new[] { new Case("fmnist_cnn", false), new Case("fmnist_mobile", false), new Case("fmnist_rowtf", false), new Case("fmnist_rowtf", true) };
         var c = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
-        md.AppendLine(string.Create(c, $"Measured {DateTime.UtcNow:yyyy-MM-dd} on {Environment.ProcessorCount} cores ({RuntimeInformationText()}), ORT_ENABLE_ALL, intra-op threads {(threads == 0 ? "ORT default" : threads.ToString(c))}{(spinning ? "" : ", spinning off")}; medians; each ratio from one run with the two sides alternating."));
+        md.AppendLine(string.Create(c, $"Measured {DateTime.UtcNow:yyyy-MM-dd} on {Environment.ProcessorCount} cores ({RuntimeInformationText()}), ORT_ENABLE_ALL, intra-op threads {(threads == 0 ? "ORT default" : threads.ToString(c))}{(spinning ? "" : ", spinning off")}. Each ratio is measured side by side with the two sides alternating (medians of the timings); the table gives the median ratio of {rounds} such rounds and, in brackets, the lowest and highest."));
         md.AppendLine();
         md.AppendLine("| model | mode | int8 vs fp32, batch 1 | int8 vs fp32, batch 32 | calibration (histogram) / fp32 inference, 512 samples | size fp32 → int8 |");
         md.AppendLine("| --- | --- | ---: | ---: | ---: | --- |");
@@ -47,18 +48,21 @@ internal static class PerformanceReport
             var quantized = Quantize(model, quantizer, calibration, item.Dynamic);
             byte[] fp32 = model.ToBytes();
             byte[] int8 = quantized.Model.ToBytes();
-            Console.Error.WriteLine($"{item.Label}: timing batch 1 and 32");
-            var b1 = SideBySideBenchmark.Run(int8, fp32, 1, iterations, warmup: 20, settings);
-            var b32 = SideBySideBenchmark.Run(int8, fp32, 32, Math.Max(20, iterations / 4), warmup: 5, settings);
-            string calibrationRatio = "—";
-            if (!item.Dynamic)
+            var b1 = new List<BenchmarkResult>();
+            var b32 = new List<BenchmarkResult>();
+            var calibrationRatios = new List<double>();
+            for (int round = 0; round < rounds; round++)
             {
-                Console.Error.WriteLine($"{item.Label}: timing calibration");
-                calibrationRatio = string.Create(c, $"{CalibrationRatio(model, quantizer, calibration, reps):F2}×");
+                Console.Error.WriteLine($"{item.Label}: round {round + 1}/{rounds}: timing batch 1 and 32{(item.Dynamic ? "" : " and calibration")}");
+                b1.Add(SideBySideBenchmark.Run(int8, fp32, 1, iterations, warmup: 20, settings));
+                b32.Add(SideBySideBenchmark.Run(int8, fp32, 32, Math.Max(20, iterations / 4), warmup: 5, settings));
+                if (!item.Dynamic)
+                    calibrationRatios.Add(CalibrationRatio(model, quantizer, calibration, reps));
             }
 
+            string calibrationRatio = item.Dynamic ? "—" : Spread(calibrationRatios);
             md.AppendLine(string.Create(c,
-                $"| {item.Model} | {(item.Dynamic ? "dynamic" : "static")} | {b1.SpeedUp:F2}× ({b1.BaselineMedianMs:F3} → {b1.MedianMs:F3} ms) | {b32.SpeedUp:F2}× ({b32.BaselineMedianMs:F2} → {b32.MedianMs:F2} ms) | {calibrationRatio} | {quantized.Report.FloatModelBytes / 1024.0:F0} kB → {quantized.Report.QuantizedModelBytes / 1024.0:F0} kB ({quantized.Report.CompressionRatio:F2}×) |"));
+                $"| {item.Model} | {(item.Dynamic ? "dynamic" : "static")} | {SpeedUps(b1, "F3")} | {SpeedUps(b32, "F2")} | {calibrationRatio} | {quantized.Report.FloatModelBytes / 1024.0:F0} kB → {quantized.Report.QuantizedModelBytes / 1024.0:F0} kB ({quantized.Report.CompressionRatio:F2}×) |"));
         }
 
         Console.Error.WriteLine("ML.NET scoring: fmnist_cnn, 10,000 rows");
@@ -67,8 +71,10 @@ internal static class PerformanceReport
         md.AppendLine("| --- | ---: | ---: | ---: |");
         foreach (var (label, floatThreads, quantizedThreads) in new (string, int?, int?)[] { ("each with its defaults (ORT's default threads)", null, null), ("both with 1 intra-op thread", 1, 1) })
         {
-            var (floatMs, quantizedMs) = MLNetScoring(FindModel("fmnist_cnn.onnx"), calibration, test, reps, floatThreads, quantizedThreads);
-            md.AppendLine(string.Create(c, $"| {label} | {floatMs:F0} ms ({10000 * 1000 / floatMs:F0} rows/s) | {quantizedMs:F0} ms ({10000 * 1000 / quantizedMs:F0} rows/s) | {floatMs / quantizedMs:F2}× |"));
+            var runs = Enumerable.Range(0, rounds).Select(_ => MLNetScoring(FindModel("fmnist_cnn.onnx"), calibration, test, reps, floatThreads, quantizedThreads)).ToList();
+            double floatMs = SideBySideBenchmark.Median(runs.Select(r => r.FloatMs).ToList());
+            double quantizedMs = SideBySideBenchmark.Median(runs.Select(r => r.QuantizedMs).ToList());
+            md.AppendLine(string.Create(c, $"| {label} | {floatMs:F0} ms ({10000 * 1000 / floatMs:F0} rows/s) | {quantizedMs:F0} ms ({10000 * 1000 / quantizedMs:F0} rows/s) | {Spread(runs.Select(r => r.FloatMs / r.QuantizedMs).ToList())} |"));
         }
 
         string text = md.ToString();
@@ -76,6 +82,25 @@ internal static class PerformanceReport
         if (outPath is not null)
             File.WriteAllText(outPath, text);
         return 0;
+    }
+
+    /// <summary>"median× (low–high)" of per-round ratios.</summary>
+    private static string Spread(List<double> ratios)
+    {
+        var c = CultureInfo.InvariantCulture;
+        return ratios.Count == 1
+            ? string.Create(c, $"{ratios[0]:F2}×")
+            : string.Create(c, $"{SideBySideBenchmark.Median(ratios):F2}× ({ratios.Min():F2}–{ratios.Max():F2})");
+    }
+
+    /// <summary>The speed-up spread of the rounds, then the median times of the round with the median speed-up.</summary>
+    private static string SpeedUps(List<BenchmarkResult> rounds, string timeFormat)
+    {
+        var ordered = rounds.OrderBy(r => r.SpeedUp!.Value).ToList();
+        var middle = ordered[ordered.Count / 2];
+        string baseline = middle.BaselineMedianMs!.Value.ToString(timeFormat, CultureInfo.InvariantCulture);
+        string int8 = middle.MedianMs.ToString(timeFormat, CultureInfo.InvariantCulture);
+        return $"{Spread(rounds.Select(r => r.SpeedUp!.Value).ToList())}, {baseline} → {int8} ms";
     }
 
     private static QuantizedModel Quantize(OnnxModel model, X86Quantizer quantizer, FashionMnist calibration, bool dynamic)
