@@ -168,11 +168,21 @@ internal sealed class X86Annotator
             return;
         }
 
-        if (_quantizer.KeepNarrowConvsInFloat && !_quantizer.HasNodeNameConfig(conv) && NarrowInputChannels(conv) is int channels)
+        if (_quantizer.KeepNarrowConvsInFloat && !_quantizer.HasNodeNameConfig(conv))
         {
-            KeepFloat(pattern, new ConfigChoice(true, null,
-                $"X86Quantizer.KeepNarrowConvsInFloat: {channels} input channel(s), not a multiple of 4, where ONNX Runtime's int8 convolution is slower than its fp32 one"));
-            return;
+            if (NarrowInputChannels(conv) is int channels)
+            {
+                KeepFloat(pattern, new ConfigChoice(true, null,
+                    $"X86Quantizer.KeepNarrowConvsInFloat: {channels} input channel(s), not a multiple of 4, where ONNX Runtime's int8 convolution is slower than its fp32 one"));
+                return;
+            }
+
+            if (IsStridedDepthwise(conv) && ReadsFloat(conv.Inputs[0]))
+            {
+                KeepFloat(pattern, new ConfigChoice(true, null,
+                    "X86Quantizer.KeepNarrowConvsInFloat: a strided depthwise conv reading a float tensor, where ONNX Runtime's int8 kernel is no faster than fp32 and its smaller output is the cheaper place to quantize"));
+                return;
+            }
         }
 
         var config = choice.Config;
@@ -215,6 +225,27 @@ internal sealed class X86Annotator
             return null;
         long channels = weight.Dims[1];
         return channels < 16 && channels % 4 != 0 ? (int)channels : null;
+    }
+
+    /// <summary>A depthwise Conv (one input channel per group, group &gt; 1) with a stride above 1.</summary>
+    private bool IsStridedDepthwise(OnnxNode conv)
+    {
+        long group = conv.GetInt("group", 1);
+        return group > 1 && _graph.TryGetConstant(conv.Inputs[1], out var weight) && weight.Dims.Count >= 3 && weight.Dims[1] == 1
+            && conv.GetInts("strides").Any(s => s > 1);
+    }
+
+    /// <summary>
+    /// True when <paramref name="tensor"/> is a graph input or comes, through int8-in-int8-out ops, from a node that no
+    /// quantized pattern ends at: quantizing it would add a float-to-int8 boundary there.
+    /// </summary>
+    private bool ReadsFloat(string tensor)
+    {
+        var producer = _graph.GetProducer(tensor);
+        for (int depth = 0; producer is not null && depth < 64 && !_patternOutputs.Contains(producer) && PropagationOps.Contains(producer.OpType)
+            && producer.Inputs.Count > 0; depth++)
+            producer = _graph.GetProducer(producer.Inputs[0]);
+        return producer is null || !_patternOutputs.Contains(producer);
     }
 
     // ---- Step 1: linear (Gemm, MatMul with constant weight) and activation MatMul ------------------------------

@@ -63,11 +63,43 @@ public sealed class NarrowConvRuleTests
     }
 
     [TestMethod]
-    public void DepthwiseAndGroupedConvsAreNotNarrow()
+    public void DepthwiseConvsWithStrideOneAreNotNarrow()
     {
-        // ORT runs depthwise int8 convs with its own kernel; the rule looks at group-1 convs only
+        // ORT runs depthwise int8 convs with its own kernel; at stride 1 it beats fp32
         var depthwise = ConvGraph(3, group: 3);
         Assert.IsTrue(Annotate(depthwise, Default()).Get(depthwise.Node("conv"))!.QuantizesAnything);
+    }
+
+    /// <summary>x → conv a (8 → 8 channels, int8) → depthwise conv b (stride 2), or b reading x directly.</summary>
+    private static OnnxGraph DepthwiseAfter(bool afterInt8Conv) =>
+        afterInt8Conv
+            ? new TestGraphBuilder()
+                .Input("x", 1, 8, 8, 8).Initializer("wa", 8, 8, 1, 1).Initializer("wb", 8, 1, 3, 3).Output("y", 1, 8, 3, 3)
+                .Node("Conv", "a", ["x", "wa"], ["t"])
+                .Node("Conv", "b", ["t", "wb"], ["y"], ("group", 8L), ("strides", new long[] { 2, 2 }))
+                .Build()
+            : new TestGraphBuilder()
+                .Input("x", 1, 8, 8, 8).Initializer("wb", 8, 1, 3, 3).Output("y", 1, 8, 3, 3)
+                .Node("Conv", "b", ["x", "wb"], ["y"], ("group", 8L), ("strides", new long[] { 2, 2 }))
+                .Build();
+
+    [TestMethod]
+    public void AStridedDepthwiseConvReadingFloatStaysFloatButNotInsideAnInt8Chain()
+    {
+        // reading float (here the graph input; in fmnist_mobile the float stem), quantizing it would put the
+        // float-to-int8 boundary on its input, 4x larger than its output
+        var alone = DepthwiseAfter(afterInt8Conv: false);
+        var annotations = Annotate(alone, Default());
+        Assert.IsFalse(annotations.Get(alone.Node("b"))?.QuantizesAnything == true);
+        StringAssert.Contains(annotations.SkippedNodes.Single(s => s.NodeName == "b").Reason, "strided depthwise conv reading a float tensor");
+
+        var chained = DepthwiseAfter(afterInt8Conv: true);
+        annotations = Annotate(chained, Default());
+        Assert.IsTrue(annotations.Get(chained.Node("a"))!.QuantizesAnything);
+        Assert.IsTrue(annotations.Get(chained.Node("b"))!.QuantizesAnything, "inside an int8 chain it is quantized as usual");
+
+        alone = DepthwiseAfter(afterInt8Conv: false);
+        Assert.IsTrue(Annotate(alone, new X86Quantizer { KeepNarrowConvsInFloat = false }.SetGlobal(X86Quantizer.GetDefaultConfig())).Get(alone.Node("b"))!.QuantizesAnything);
     }
 
     [TestMethod]
