@@ -31,7 +31,7 @@ internal static class QuantizeCommand
         var reduceRange = new Option<bool>("--reduce-range") { Description = "7-bit activations for CPUs without VNNI." };
         var narrowConvs = new Option<string>("--narrow-convs")
         {
-            Description = "Group-1 convs with under 16 input channels not a multiple of 4 (image stems): float (default; ONNX Runtime runs them faster in fp32) or int8.",
+            Description = "Group-1 convs with under 16 input channels not a multiple of 4 (image stems), and strided depthwise convs reading their float output: float (default; ONNX Runtime runs them faster that way) or int8.",
             DefaultValueFactory = _ => "float",
         };
         narrowConvs.AcceptOnlyFromAmong("float", "int8");

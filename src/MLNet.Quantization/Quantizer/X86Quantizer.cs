@@ -29,8 +29,8 @@ namespace MLNet.Quantization.Quantizer;
 /// <see cref="QuantizationAnnotations.SkippedNodes"/> with the reason.
 /// </para>
 /// <para>
-/// One performance rule departs from X86InductorQuantizer: a narrow-input Conv (see
-/// <see cref="KeepNarrowConvsInFloat"/>) stays in float, because ONNX Runtime runs it faster in fp32.
+/// One performance rule departs from X86InductorQuantizer: a narrow-input Conv, and a strided depthwise Conv reading
+/// float (see <see cref="KeepNarrowConvsInFloat"/>), stay in float, because ONNX Runtime runs them faster that way.
 /// </para>
 /// <para>
 /// Configs: the node-name config of a pattern's main node (Conv, Gemm, MatMul, pool, ...) wins over its operator-type
@@ -115,14 +115,19 @@ public sealed class X86Quantizer : Quantizer
 
     /// <summary>
     /// Keeps in float a Conv with <c>group = 1</c> whose input channel count is below 16 and not a multiple of 4, such as
-    /// the 1- or 3-channel stem of an image model, unless <see cref="SetNodeName"/> names it. Default <c>true</c>.
+    /// the 1- or 3-channel stem of an image model, and a depthwise Conv with a stride above 1 that reads a float tensor
+    /// (such as that stem's output), unless <see cref="SetNodeName"/> names the conv. Default <c>true</c>.
     /// </summary>
     /// <remarks>
-    /// A performance rule for ONNX Runtime's CPU provider, not part of X86InductorQuantizer's recipe: ORT's x86 int8
+    /// <para>A performance rule for ONNX Runtime's CPU provider, not part of X86InductorQuantizer's recipe: ORT's x86 int8
     /// convolution is fast only when the input channels come in multiples of 4. Measured at batch 32 on 28×28 maps with
     /// 32 output channels, a 3×3 conv with 1, 3, 5, 6, 10 or 14 input channels ran 1.2–10× slower in int8 than in fp32,
     /// while 4, 8, 12, 16, 20 and 24 channels ran at fp32's speed or up to 3.6× faster; at 30 and more channels even the
-    /// slow int8 path beats fp32. The conv's input and output stay float; its consumers still quantize its output.
+    /// slow int8 path beats fp32.</para>
+    /// <para>A strided depthwise conv is no faster in ORT's int8 kernel than in fp32, and when it reads float its output,
+    /// a quarter of its input at stride 2, is the cheaper place for the float-to-int8 boundary (a QuantizeLinear and a
+    /// uint8 NHWC transpose). Inside an int8 chain it is quantized as usual.</para>
+    /// <para>The conv's input and output stay float; its consumers still quantize its output.</para>
     /// </remarks>
     public bool KeepNarrowConvsInFloat { get; set; } = true;
 
