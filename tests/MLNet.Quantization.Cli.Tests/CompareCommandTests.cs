@@ -29,13 +29,7 @@ public sealed class CompareCommandTests
     [ClassCleanup]
     public static void Cleanup() => Directory.Delete(_dir, true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTestFiles.Run(args);
 
     [TestMethod]
     public void CompareReportsLayersWorstFirstAndWritesJsonAndAPng()

@@ -44,12 +44,7 @@ public sealed class OtherCommandsTests
             f.Write(BitConverter.GetBytes(v));
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        return (CliApp.Run(args, o, e), o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTestFiles.Run(args);
 
     [TestMethod]
     public void InspectShowsQdqUnitsAndFusedKernels()

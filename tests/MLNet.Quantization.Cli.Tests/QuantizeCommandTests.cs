@@ -45,13 +45,7 @@ public sealed class QuantizeCommandTests
         f.Write(bytes);
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliTestFiles.Run(args);
 
     private static double Agreement(string floatModel, string quantizedModel)
     {
