@@ -26,7 +26,7 @@ internal static class OpsetUpgrade
             return;
         if (version < 7)
             throw new NotSupportedException($"Graph '{graph.Name}' uses ONNX opset {version}; quantization needs opset ≥ 7 to upgrade to {Required}.");
-        var changed = graph.Nodes.FirstOrDefault(n => n.Domain is "" or "ai.onnx" && !Stable.Contains(n.OpType));
+        var changed = graph.Nodes.FirstOrDefault(n => n.IsDefaultDomain && !Stable.Contains(n.OpType));
         if (changed is not null)
         {
             throw new NotSupportedException(

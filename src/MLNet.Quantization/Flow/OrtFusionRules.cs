@@ -63,12 +63,12 @@ internal static class OrtFusionRules
         int moved = 0;
         foreach (var pool in graph.TopologicalOrder())
         {
-            if (pool.OpType != "MaxPool" || !IsDefaultDomain(pool) || pool.Inputs.Count != 1 || pool.Outputs.Count != 1)
+            if (pool.OpType != "MaxPool" || !pool.IsDefaultDomain || pool.Inputs.Count != 1 || pool.Outputs.Count != 1)
                 continue;
             string pooled = pool.Outputs[0];
             if (graph.IsGraphOutput(pooled) || graph.GetConsumers(pooled) is not [{ Node.OpType: "QuantizeLinear", InputIndex: 0 }])
                 continue;
-            if (graph.GetProducer(pool.Inputs[0]) is not { OpType: "Relu" or "Clip" } act || !IsDefaultDomain(act)
+            if (graph.GetProducer(pool.Inputs[0]) is not { OpType: "Relu" or "Clip" } act || !act.IsDefaultDomain
                 || graph.IsGraphOutput(act.Outputs[0]) || graph.GetConsumers(act.Outputs[0]).Count != 1
                 || act.Inputs.Skip(1).Any(bound => bound.Length > 0 && !graph.TryGetConstant(bound, out _)))
                 continue;
@@ -90,6 +90,4 @@ internal static class OrtFusionRules
 
         return moved;
     }
-
-    private static bool IsDefaultDomain(OnnxNode node) => node.Domain.Length == 0 || node.Domain == "ai.onnx";
 }

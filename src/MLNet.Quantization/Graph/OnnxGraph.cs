@@ -135,7 +135,7 @@ public sealed class OnnxGraph
         if (_initializers.TryGetValue(name, out tensor))
             return true; // old-IR initializers also listed as inputs are treated as constants, as ORT's quantizer does
         tensor = null;
-        if (GetProducer(name) is not { OpType: "Constant", Domain: "" or "ai.onnx" } node)
+        if (GetProducer(name) is not { OpType: "Constant", IsDefaultDomain: true } node)
             return false;
         tensor = ConstantValue(node, name);
         return tensor is not null;

@@ -23,6 +23,9 @@ public sealed class OnnxNode
     /// <summary>The operator's domain; <c>""</c> is the default ONNX domain.</summary>
     public string Domain => Proto.Domain;
 
+    /// <summary>True for the default ONNX operator set (domain empty or <c>ai.onnx</c>).</summary>
+    internal bool IsDefaultDomain => Proto.Domain is "" or "ai.onnx";
+
     /// <summary>Input tensor names; <c>""</c> marks an absent optional input.</summary>
     public IReadOnlyList<string> Inputs => Proto.Input;
 

@@ -14,13 +14,13 @@ internal static class BatchNormFoldingPass
     public static int Run(OnnxGraph graph)
     {
         int folded = 0;
-        foreach (var bn in graph.TopologicalOrder().Where(n => n.OpType == "BatchNormalization" && n.Domain is "" or "ai.onnx").ToList())
+        foreach (var bn in graph.TopologicalOrder().Where(n => n.OpType == "BatchNormalization" && n.IsDefaultDomain).ToList())
         {
             if (TryFold(graph, bn))
                 folded++;
         }
 
-        foreach (var add in graph.TopologicalOrder().Where(n => n.OpType == "Add" && n.Domain is "" or "ai.onnx").ToList())
+        foreach (var add in graph.TopologicalOrder().Where(n => n.OpType == "Add" && n.IsDefaultDomain).ToList())
         {
             if (TryFoldBiasAdd(graph, add))
                 folded++;

@@ -28,7 +28,7 @@ internal static class ConstantFoldingPass
         {
             if (NeverFold.Contains(node.OpType) || node.HasSubgraphs || node.Outputs.Any(graph.IsGraphOutput))
                 continue;
-            if (node.Domain is not ("" or "ai.onnx"))
+            if (!node.IsDefaultDomain)
                 continue;
             if (node.Inputs.All(i => i.Length == 0 || constant.Contains(i)))
             {

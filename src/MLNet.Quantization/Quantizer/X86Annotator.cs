@@ -66,10 +66,10 @@ internal sealed class X86Annotator
                 continue;
             switch (node.OpType)
             {
-                case "Conv" when IsDefaultDomain(node):
+                case "Conv" when node.IsDefaultDomain:
                     AnnotateConv(node);
                     break;
-                case "Gemm" or "MatMul" when IsDefaultDomain(node):
+                case "Gemm" or "MatMul" when node.IsDefaultDomain:
                     AnnotateLinearOrMatMul(node);
                     break;
             }
@@ -79,7 +79,7 @@ internal sealed class X86Annotator
         {
             foreach (var node in order)
             {
-                if (!_claimed.Contains(node) && PropagationOps.Contains(node.OpType) && IsDefaultDomain(node))
+                if (!_claimed.Contains(node) && PropagationOps.Contains(node.OpType) && node.IsDefaultDomain)
                     AnnotatePropagation(node);
             }
 
@@ -486,7 +486,7 @@ internal sealed class X86Annotator
             var node = consumer.Node;
             if (_annotations.Get(node)?.InputQSpecMap.ContainsKey(consumer.InputIndex) == true)
                 return true;
-            if (_claimed.Contains(node) || !IsDefaultDomain(node))
+            if (_claimed.Contains(node) || !node.IsDefaultDomain)
                 continue;
             if (node.OpType == "Concat")
                 return true;
@@ -500,8 +500,6 @@ internal sealed class X86Annotator
 
         return false;
     }
-
-    private static bool IsDefaultDomain(OnnxNode node) => node.Domain.Length == 0 || node.Domain == "ai.onnx";
 
     private bool IsConstant(string tensor) => tensor.Length > 0 && _graph.TryGetConstant(tensor, out _);
 
@@ -521,7 +519,7 @@ internal sealed class X86Annotator
 
     /// <summary>A node can join another node's pattern: not claimed, default domain, and no node-name config of its own.</summary>
     private bool CanFuse(OnnxNode node) =>
-        !_claimed.Contains(node) && IsDefaultDomain(node) && !_quantizer.HasNodeNameConfig(node);
+        !_claimed.Contains(node) && node.IsDefaultDomain && !_quantizer.HasNodeNameConfig(node);
 
     /// <summary>The index of the other input of a two-input op fed by <paramref name="tensor"/>, or null.</summary>
     private static int? BinaryExtraInput(OnnxNode binary, string tensor)
