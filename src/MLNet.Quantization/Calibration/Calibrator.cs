@@ -129,10 +129,9 @@ internal sealed class Calibrator
             }
         }
 
-        // largest work first, so that the big tensors do not start last and leave one core idle
-        order.Sort((a, b) => byObserver[b].Sum(i => (long)tensors[i].Shape.Aggregate(1L, (x, y) => x * y))
-            .CompareTo(byObserver[a].Sum(i => (long)tensors[i].Shape.Aggregate(1L, (x, y) => x * y))));
-        Parallel.ForEach(order, new ParallelOptions { CancellationToken = cancellationToken }, observer =>
+        // largest work first, so that the big tensors do not start last and leave one core idle (a stable sort)
+        var largestFirst = order.OrderByDescending(o => byObserver[o].Sum(i => tensors[i].Shape.Aggregate(1L, (x, y) => x * y))).ToList();
+        Parallel.ForEach(largestFirst, new ParallelOptions { CancellationToken = cancellationToken }, observer =>
         {
             foreach (int i in byObserver[observer])
                 observer.Observe(tensors[i].Values, tensors[i].Shape);
