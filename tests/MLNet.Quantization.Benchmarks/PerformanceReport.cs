@@ -71,7 +71,7 @@ internal static class PerformanceReport
         md.AppendLine("| --- | ---: | ---: | ---: |");
         foreach (var (label, floatThreads, quantizedThreads) in new (string, int?, int?)[] { ("each with its defaults (ORT's default threads)", null, null), ("both with 1 intra-op thread", 1, 1) })
         {
-            var runs = Enumerable.Range(0, rounds).Select(_ => MLNetScoring(FindModel("fmnist_cnn.onnx"), calibration, test, reps, floatThreads, quantizedThreads)).ToList();
+            var runs = MLNetScoring(FindModel("fmnist_cnn.onnx"), calibration, test, rounds, reps, floatThreads, quantizedThreads);
             double floatMs = SideBySideBenchmark.Median(runs.Select(r => r.FloatMs).ToList());
             double quantizedMs = SideBySideBenchmark.Median(runs.Select(r => r.QuantizedMs).ToList());
             md.AppendLine(string.Create(c, $"| {label} | {floatMs:F0} ms ({10000 * 1000 / floatMs:F0} rows/s) | {quantizedMs:F0} ms ({10000 * 1000 / quantizedMs:F0} rows/s) | {Spread(runs.Select(r => r.FloatMs / r.QuantizedMs).ToList())} |"));
@@ -150,7 +150,8 @@ internal static class PerformanceReport
         return (SideBySideBenchmark.Median(ta), SideBySideBenchmark.Median(tb));
     }
 
-    private static (double FloatMs, double QuantizedMs) MLNetScoring(string modelPath, FashionMnist calibration, FashionMnist test, int reps, int? floatThreads, int? quantizedThreads)
+    /// <summary>Builds both ML.NET models once, then times <paramref name="rounds"/> rounds of alternating medians.</summary>
+    private static List<(double FloatMs, double QuantizedMs)> MLNetScoring(string modelPath, FashionMnist calibration, FashionMnist test, int rounds, int reps, int? floatThreads, int? quantizedThreads)
     {
         var ml = new MLContext(seed: 1);
         var testView = ml.Data.LoadFromEnumerable(MLNetScoringBenchmarks.Rows(test));
@@ -163,9 +164,9 @@ internal static class PerformanceReport
             quantizeOptions.IntraOpNumThreads = qt;
         var floatModel = ml.Transforms.ApplyOnnxModel(onnxOptions).Fit(testView);
         using var quantized = ml.Transforms.Quantize(quantizeOptions).Fit(calibrationView);
-        var medians = AlternatingMedians(reps,
+        var medians = Enumerable.Range(0, rounds).Select(_ => AlternatingMedians(reps,
             () => MLNetScoringBenchmarks.Drain(floatModel.Transform(testView)),
-            () => MLNetScoringBenchmarks.Drain(quantized.Transform(testView)));
+            () => MLNetScoringBenchmarks.Drain(quantized.Transform(testView)))).ToList();
         (floatModel as IDisposable)?.Dispose();
         return medians;
     }
