@@ -18,7 +18,7 @@ internal static class InspectCommand
             string path = parse.GetValue(model)!;
             var onnx = CommonOptions.LoadModel(path);
             var graph = OnnxGraph.FromModel(onnx);
-            var ops = graph.Nodes.GroupBy(n => n.Domain is "" or "ai.onnx" ? n.OpType : $"{n.Domain}:{n.OpType}")
+            var ops = graph.Nodes.GroupBy(n => n.IsDefaultDomain ? n.OpType : $"{n.Domain}:{n.OpType}")
                 .OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
             // a QDQ node unit: a compute node reading at least one DequantizeLinear output
             var units = graph.Nodes.Where(n => n.OpType is not ("QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear")

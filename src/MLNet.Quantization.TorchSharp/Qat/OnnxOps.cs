@@ -24,9 +24,9 @@ internal static class OnnxOps
     /// <exception cref="NotSupportedException">The operator or one of its attributes is not supported; the message names the node.</exception>
     public static void Check(OnnxNode node)
     {
-        if (node.Domain is not ("" or "ai.onnx") || !Supported.Contains(node.OpType))
+        if (!node.IsDefaultDomain || !Supported.Contains(node.OpType))
             throw new NotSupportedException(
-                $"Node '{node.Name}' has operator type {(node.Domain is "" or "ai.onnx" ? "" : node.Domain + ":")}{node.OpType}, which the QAT interpreter does not support; supported: {string.Join(", ", Supported.Order(StringComparer.Ordinal))}.");
+                $"Node '{node.Name}' has operator type {(node.IsDefaultDomain ? "" : node.Domain + ":")}{node.OpType}, which the QAT interpreter does not support; supported: {string.Join(", ", Supported.Order(StringComparer.Ordinal))}.");
         string autoPad = node.GetString("auto_pad", "NOTSET");
         if (node.OpType is "Conv" or "MaxPool" or "AveragePool" && autoPad is not ("NOTSET" or "VALID"))
             throw new NotSupportedException($"Node '{node.Name}' ({node.OpType}) has auto_pad {autoPad}; the QAT interpreter supports NOTSET and VALID.");
