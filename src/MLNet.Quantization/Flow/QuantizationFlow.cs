@@ -1,5 +1,6 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Onnx.VersionConversion;
 using MLNet.Quantization.Passes;
 using MLNet.Quantization.Quantizer;
 
@@ -12,8 +13,11 @@ namespace MLNet.Quantization;
 /// </summary>
 public static class QuantizationFlow
 {
+    /// <summary>The opset per-channel QuantizeLinear/DequantizeLinear need; older models are converted to it.</summary>
+    internal const int RequiredOpset = 13;
+
     /// <summary>Prepares a model for quantization with <paramref name="quantizer"/>; the model itself is not changed.</summary>
-    /// <exception cref="NotSupportedException">The model's opset cannot be raised to 13 safely.</exception>
+    /// <exception cref="OpsetConversionException">The model's opset is below 13 and a node in it cannot be converted to 13.</exception>
     /// <exception cref="QuantizationAnnotationException">The quantizer's annotations are inconsistent.</exception>
     /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), or a weight is not finite.</exception>
     public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null)
@@ -44,8 +48,14 @@ public static class QuantizationFlow
     {
         var graph = OnnxGraph.FromModel(model);
         graph.EnsureUniqueNodeNames();
-        OpsetUpgrade.Ensure(graph);
         Runtime.OrtBoundary.CheckLoads(graph, "check it before quantizing");
+        long opset = graph.GetOpsetVersion();
+        if (opset < RequiredOpset)
+        {
+            OnnxOpsetConverter.Convert(graph, RequiredOpset);
+            Runtime.OrtBoundary.CheckLoadsAfterConversion(graph, opset, RequiredOpset);
+        }
+
         if (options.FoldConstants)
             ConstantFoldingPass.Run(graph);
         if (options.FoldBatchNorm)

@@ -109,6 +109,13 @@ public sealed class OnnxGraph
             entry.Version = version;
     }
 
+    /// <summary>Raises the model's IR version to at least <paramref name="minimum"/> (never lowers it).</summary>
+    internal void RaiseIrVersion(long minimum)
+    {
+        if (_model.IrVersion < minimum)
+            _model.IrVersion = minimum;
+    }
+
     /// <summary>The node producing <paramref name="tensorName"/>, or null for inputs, initializers and unknown names.</summary>
     public OnnxNode? GetProducer(string tensorName) => _producers.GetValueOrDefault(tensorName);
 

@@ -38,6 +38,27 @@ internal static class OrtBoundary
         using var session = CreateSession(graph.ToModel().ToBytes(), options, ModelName(graph), purpose);
     }
 
+    /// <summary>
+    /// Checks that ONNX Runtime loads a graph after MLNet.Quantization converted its opset (the original having loaded),
+    /// so that a rejection is reported as a conversion fault, naming the op ORT named, not as an invalid user model.
+    /// </summary>
+    /// <exception cref="OnnxGraphException">ONNX Runtime rejected the converted model.</exception>
+    internal static void CheckLoadsAfterConversion(OnnxGraph graph, long sourceOpset, long targetOpset)
+    {
+        if (graph.Source?.UsesExternalData == true)
+            return;
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+        try
+        {
+            using var session = new InferenceSession(graph.ToModel().ToBytes(), options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new OnnxGraphException(
+                $"ONNX Runtime loads model '{ModelName(graph)}' as given but rejected it after MLNet.Quantization's opset conversion from {sourceOpset} to {targetOpset}; this is a fault of the converter, not of the model: {OneLine(e.Message)}", e);
+        }
+    }
+
     /// <summary>Runs <paramref name="run"/>, turning ORT failures into <see cref="OnnxGraphException"/>.</summary>
     /// <exception cref="OnnxGraphException">ONNX Runtime failed while running the model.</exception>
     internal static T Run<T>(Func<T> run, string modelName, string purpose)
