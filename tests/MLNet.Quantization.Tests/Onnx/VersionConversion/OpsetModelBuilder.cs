@@ -74,11 +74,22 @@ internal sealed class OpsetModelBuilder
         return model;
     }
 
-    // onnx.checker wants every graph output's shape; ONNX Runtime infers them on the original model
+    // onnx.checker wants every graph output's shape; ONNX Runtime infers them on the original model (when it loads it:
+    // refusal tests build models ORT rejects)
     private static void FillOutputShapes(ModelProto model)
     {
         using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-        using var session = new InferenceSession(model.ToByteArray(), options);
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(model.ToByteArray(), options);
+        }
+        catch (OnnxRuntimeException)
+        {
+            return;
+        }
+
+        using var owned = session;
         foreach (var output in model.Graph.Output.Where(o => o.Type.TensorType.Shape is null))
         {
             var shape = new TensorShapeProto();
