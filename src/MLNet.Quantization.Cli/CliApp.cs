@@ -23,6 +23,7 @@ public static class CliApp
         root.Subcommands.Add(EvalCommand.Create(stdout));
         root.Subcommands.Add(BenchCommand.Create(stdout));
         root.Subcommands.Add(CompareCommand.Create(stdout));
+        root.Subcommands.Add(ConvertOpsetCommand.Create(stdout));
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

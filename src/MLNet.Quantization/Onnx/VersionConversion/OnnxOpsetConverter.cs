@@ -63,7 +63,11 @@ public static class OnnxOpsetConverter
                     throw context.Refuse(node, opset, "it is not an operator of the default ONNX domain this converter knows");
                 if (node.HasSubgraphs)
                     throw context.Refuse(node, opset, "nodes with subgraphs (If, Loop, Scan) are not converted");
-                AdapterRegistry.Find(node.OpType, opset)?.Adapt(node, context);
+                if (AdapterRegistry.Find(node.OpType, opset) is not { } adapter)
+                    continue;
+                if (node.Inputs.Count == 0 || node.Inputs[0].Length == 0 || node.Outputs.Count == 0 || node.Outputs[0].Length == 0)
+                    throw context.Refuse(node, opset, "its first input or output is missing, which every schema of this operator requires");
+                adapter.Adapt(node, context);
             }
 
             graph.SetOpsetVersion("", opset);
