@@ -1,4 +1,7 @@
 using Google.Protobuf;
+using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Data;
+using MLNet.Quantization.Diagnostics;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.VersionConversion;
@@ -165,6 +168,22 @@ public sealed class ConverterBehaviourTests
         var prepared = QuantizationFlow.Prepare(OnnxModel.Load(model.ToByteArray()), new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()));
         Assert.AreEqual(13L, prepared.Graph.GetOpsetVersion());
         Assert.HasCount(3, prepared.Graph.Nodes.Single(n => n.OpType == "Clip").Inputs);
+    }
+
+    [TestMethod]
+    public void TheNumericSuiteComparesAQuantizedOldModelAgainstItsConvertedFloatGraph()
+    {
+        // mnist-8 (opset 8): the float reference is rebuilt through the same conversion, so every name matches
+        var data = FashionMnist.Load(Path.GetDirectoryName(Mnist8)!, train: false, normalize: false);
+        var model = OnnxModel.Load(Mnist8);
+        var prepared = QuantizationFlow.Prepare(model, new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()));
+        IReadOnlyList<NamedTensor> Batch(int i) => [NamedTensor.FromFloats("Input3", data.Image(i).ToArray(), 1, 1, 28, 28)];
+        prepared.Calibrate(Enumerable.Range(0, 50).Select(Batch));
+        var quantized = prepared.Convert();
+        var report = NumericSuite.Compare(model, quantized.Model, Enumerable.Range(50, 20).Select(Batch));
+        Assert.IsEmpty(report.Unmatched, string.Join("; ", report.Unmatched));
+        Assert.IsNotEmpty(report.Activations);
+        Assert.IsGreaterThan(20.0, report.OutputSqnrDb, report.ToString());
     }
 
     [TestMethod]
