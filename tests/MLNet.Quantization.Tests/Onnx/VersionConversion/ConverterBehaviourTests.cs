@@ -91,6 +91,22 @@ public sealed class ConverterBehaviourTests
     }
 
     [TestMethod]
+    public void ANodeWithASubgraphIsRefused()
+    {
+        var body = new ProtoTypes.GraphProto { Name = "then" };
+        body.Node.Add(new ProtoTypes.NodeProto { OpType = "Identity", Input = { "x" }, Output = { "t" } });
+        body.Output.Add(new ProtoTypes.ValueInfoProto { Name = "t" });
+        var model = new OpsetModelBuilder(9).Input("x", 1).Output("y").Node("Greater", ["x", "x"], ["c"]).Build();
+        var ifNode = new ProtoTypes.NodeProto { OpType = "If", Name = "branch", Input = { "c" }, Output = { "y" } };
+        ifNode.Attribute.Add(new ProtoTypes.AttributeProto { Name = "then_branch", Type = ProtoTypes.AttributeProto.Types.AttributeType.Graph, G = body });
+        ifNode.Attribute.Add(new ProtoTypes.AttributeProto { Name = "else_branch", Type = ProtoTypes.AttributeProto.Types.AttributeType.Graph, G = body.Clone() });
+        model.Graph.Node.Add(ifNode);
+        var error = Assert.ThrowsExactly<OpsetConversionException>(() => OnnxOpsetConverter.Convert(OnnxModel.Load(model.ToByteArray()), 13));
+        StringAssert.Contains(error.Message, "'branch' (If)");
+        StringAssert.Contains(error.Message, "subgraphs");
+    }
+
+    [TestMethod]
     public void PerActivationBatchNormIsRefused()
     {
         var model = new OpsetModelBuilder(7).Input("x", 2, 3, 4).Output("y")
