@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Google.Protobuf;
 using MLNet.Quantization.Graph;
 
 namespace MLNet.Quantization.Runtime;
@@ -23,6 +24,18 @@ internal static class OrtBoundary
         {
             throw new OnnxGraphException($"ONNX Runtime cannot load model '{modelName}' to {purpose}: {OneLine(e.Message)}", e);
         }
+    }
+
+    /// <summary>
+    /// Creates a session over <paramref name="model"/> after inlining every external tensor through the model's checked
+    /// external-data store, so that ORT never resolves a relative location against the current directory.
+    /// The model's proto must be one the caller owns (a fresh copy such as <see cref="OnnxGraph.ToModel"/> returns).
+    /// </summary>
+    /// <exception cref="OnnxGraphException">ONNX Runtime rejected the model.</exception>
+    internal static InferenceSession CreateSession(Onnx.OnnxModel model, SessionOptions options, string modelName, string purpose)
+    {
+        Onnx.ExternalDataInliner.InlineAll(model.Proto, model);
+        return CreateSession(model.Proto.ToByteArray(), options, modelName, purpose);
     }
 
     /// <summary>
