@@ -15,6 +15,7 @@ internal static class OrtBoundary
     /// <exception cref="OnnxGraphException">ONNX Runtime rejected the model.</exception>
     internal static InferenceSession CreateSession(byte[] model, SessionOptions options, string modelName, string purpose)
     {
+        OrtTelemetry.DisableEvents();
         options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         try
         {
