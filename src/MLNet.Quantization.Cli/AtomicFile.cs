@@ -8,10 +8,9 @@ internal static class AtomicFile
     /// <summary>Calls <paramref name="write"/> with a temporary path in the target folder (same extension), then renames it to <paramref name="path"/>.</summary>
     public static void Write(string path, Action<string> write)
     {
+        OutputPath.Check(path, "output");
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir))
-            throw new CliException($"folder '{dir}' for '{path}' does not exist");
         string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp{Path.GetExtension(full)}");
         try
         {

@@ -24,6 +24,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Latency and throughput, with an optional baseline measured side by side.") { model, baseline, batches, iterations, optimization, threads, json };
         command.SetAction(parse =>
         {
+            OutputPath.Check(parse.GetValue(json), "--json");
             var sizes = parse.GetValue(batches)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.TryParse(s, out int b) && b > 0 ? b : throw new CliException($"--batch: '{s}' is not a positive whole number")).ToArray();
             if (sizes.Length == 0)

@@ -23,6 +23,8 @@ internal static class CompareCommand
         var command = new Command("compare", "Numeric suite: SQNR of weights, activations and outputs, float against quantized.") { floatModel, quantizedModel, data, samples, json, plot };
         command.SetAction(parse =>
         {
+            OutputPath.Check(parse.GetValue(json), "--json");
+            OutputPath.Check(parse.GetValue(plot), "--plot");
             int n = parse.GetValue(samples);
             if (n <= 0)
                 throw new CliException($"--samples must be positive, got {n}");

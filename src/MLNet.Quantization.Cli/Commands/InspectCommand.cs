@@ -15,6 +15,7 @@ internal static class InspectCommand
         var command = new Command("inspect", "Describe a model: inputs, outputs, op types, quantized node units and the kernels ONNX Runtime fuses them into.") { model, json };
         command.SetAction(parse =>
         {
+            OutputPath.Check(parse.GetValue(json), "--json");
             string path = parse.GetValue(model)!;
             var onnx = CommonOptions.LoadModel(path);
             var graph = OnnxGraph.FromModel(onnx);

@@ -113,11 +113,8 @@ internal static class QuantizeCommand
             throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
         if (!dynamic && s.CalibrationData is null)
             throw new CliException($"--mode {s.Mode} needs --calibration-data");
-        string outputDir = Path.GetDirectoryName(Path.GetFullPath(s.Output))!;
-        if (!Directory.Exists(outputDir))
-            throw new CliException($"--output: folder '{outputDir}' does not exist");
-        if (Directory.Exists(s.Output))
-            throw new CliException($"--output: '{s.Output}' is a folder; give a file path");
+        OutputPath.Check(s.Output, "--output");
+        OutputPath.Check(s.Json, "--json");
         if (!File.Exists(s.Model))
             throw new CliException($"--model: '{s.Model}' does not exist");
 

@@ -14,13 +14,14 @@ internal static class InstrumentedSession
     public static InferenceSession Create(OnnxGraph graph, IEnumerable<string> extraOutputs, GraphOptimizationLevel level,
         int intraOpThreads = 0, string? modelName = null, string purpose = "read its intermediate tensors", bool allowSpinning = true)
     {
-        var model = graph.ToModel().Proto;
+        var onnxModel = graph.ToModel();
+        var model = onnxModel.Proto;
         var declared = new HashSet<string>(model.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
         foreach (var t in extraOutputs.Where(declared.Add))
             model.Graph.Output.Add(new ValueInfoProto { Name = t });
         using var options = new SessionOptions { GraphOptimizationLevel = level, IntraOpNumThreads = intraOpThreads };
         if (!allowSpinning)
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); // leave the cores to other work between runs
-        return Runtime.OrtBoundary.CreateSession(model.ToByteArray(), options, modelName ?? Runtime.OrtBoundary.ModelName(graph), purpose);
+        return Runtime.OrtBoundary.CreateSession(onnxModel, options, modelName ?? Runtime.OrtBoundary.ModelName(graph), purpose);
     }
 }

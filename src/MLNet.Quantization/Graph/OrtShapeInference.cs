@@ -17,13 +17,14 @@ public static class OrtShapeInference
     {
         ArgumentNullException.ThrowIfNull(graph);
         var names = tensorNames.Where(n => n.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-        var model = graph.ToModel().Proto;
+        var onnxModel = graph.ToModel();
+        var model = onnxModel.Proto;
         var existing = new HashSet<string>(model.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
         foreach (var name in names.Where(n => !existing.Contains(n)))
             model.Graph.Output.Add(new ValueInfoProto { Name = name });
 
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
-        var session = Runtime.OrtBoundary.CreateSession(model.ToByteArray(), options, Runtime.OrtBoundary.ModelName(graph), "infer shapes");
+        var session = Runtime.OrtBoundary.CreateSession(onnxModel, options, Runtime.OrtBoundary.ModelName(graph), "infer shapes");
         using (session)
         {
             var result = new Dictionary<string, ValueInfo>(StringComparer.Ordinal);

@@ -71,14 +71,8 @@ internal sealed class ExternalDataStore
             throw Fail(tensor, $"uses external data file '{location}', but the model was not loaded from a file and no base directory was given");
         }
 
-        var fullPath = Combine(_baseDirectory, location);
-        var file = new FileInfo(fullPath);
-        if (!file.Exists)
-        {
-            throw Fail(tensor, $"uses external data file '{location}', which does not exist (looked for {fullPath})");
-        }
-
-        var fileLength = file.Length;
+        var fullPath = CheckedRealPath(tensor, location);
+        var fileLength = new FileInfo(fullPath).Length;
         if (offset > fileLength)
         {
             throw Fail(tensor, $"has external data offset {offset}, past the end of '{location}' ({fileLength} bytes)");
@@ -184,6 +178,43 @@ internal sealed class ExternalDataStore
         }
 
         return full;
+    }
+
+    /// <summary>
+    /// Resolves every component of the location through its symbolic links and accepts only a regular file inside the
+    /// model's real folder, checked before anything is opened (a FIFO would block in open, a device never end).
+    /// </summary>
+    private string CheckedRealPath(TensorProto tensor, string location)
+    {
+        var lexical = Combine(_baseDirectory!, location);
+        string real;
+        string realFolder;
+        try
+        {
+            realFolder = RealPath.Resolve(_baseDirectory!);
+            real = RealPath.Resolve(lexical);
+        }
+        catch (IOException ex)
+        {
+            throw Fail(tensor, $"uses external data file '{location}', whose path cannot be resolved: {ex.Message}", ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw Fail(tensor, $"uses external data file '{location}', whose path cannot be resolved: {ex.Message}", ex);
+        }
+
+        if (!RealPath.IsInside(real, realFolder))
+        {
+            throw Fail(tensor, $"has external data location '{location}', which resolves through a symbolic link outside the model's folder");
+        }
+
+        return RealPath.KindOf(real) switch
+        {
+            FileKind.Regular => real,
+            FileKind.Missing => throw Fail(tensor, $"uses external data file '{location}', which does not exist (looked for {lexical})"),
+            FileKind.Directory => throw Fail(tensor, $"uses external data location '{location}', which is a directory, not a regular file"),
+            _ => throw Fail(tensor, $"uses external data location '{location}', which is a device, FIFO or socket, not a regular file"),
+        };
     }
 
     private Microsoft.Win32.SafeHandles.SafeFileHandle OpenForRead(TensorProto tensor, ExternalSegment segment)

@@ -219,9 +219,11 @@ internal sealed class OnnxModelWriter
     /// </summary>
     private void RepointOverwrittenTensors(SavePlan plan, string overwrittenPath)
     {
+        // Sources are real paths (links resolved); compare against the real path of the file just replaced.
+        var realOverwritten = RealPath.Resolve(overwrittenPath);
         foreach (var entry in plan.Entries)
         {
-            if (entry.Source is not { } segment || !string.Equals(segment.FullPath, overwrittenPath, ExternalDataStore.PathComparison))
+            if (entry.Source is not { } segment || !string.Equals(segment.FullPath, realOverwritten, ExternalDataStore.PathComparison))
             {
                 continue;
             }

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace MLNet.Quantization.Onnx;
 
 /// <summary>
@@ -7,6 +9,7 @@ namespace MLNet.Quantization.Onnx;
 /// </summary>
 internal sealed class PendingFile : IDisposable
 {
+    private static readonly ConcurrentDictionary<string, byte> Live = new(StringComparer.Ordinal);
     private readonly FileStream _stream;
     private bool _done;
 
@@ -36,6 +39,7 @@ internal sealed class PendingFile : IDisposable
         var folder = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{destinationPath}' has no folder.", nameof(destinationPath));
         var temporary = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16);
+        Live[temporary] = 0;
         return new PendingFile(full, temporary, stream);
     }
 
@@ -54,7 +58,21 @@ internal sealed class PendingFile : IDisposable
         _stream.Flush(flushToDisk: true);
         _stream.Dispose();
         File.Move(TemporaryPath, DestinationPath, overwrite: true);
+        Live.TryRemove(TemporaryPath, out _);
         _done = true;
+    }
+
+    /// <summary>
+    /// Deletes the temporary file of every pending file not yet committed or disposed, for a process about to end on a
+    /// signal (SIGINT/SIGTERM), where no dispose runs. Writers still running then fail to commit; nothing is left behind.
+    /// </summary>
+    internal static void DeleteAllPending()
+    {
+        foreach (var path in Live.Keys)
+        {
+            TryDelete(path);
+            Live.TryRemove(path, out _);
+        }
     }
 
     /// <summary>Deletes the temporary file unless it was committed.</summary>
@@ -75,9 +93,15 @@ internal sealed class PendingFile : IDisposable
             // A failed final flush of a file being thrown away does not matter.
         }
 
+        TryDelete(TemporaryPath);
+        Live.TryRemove(TemporaryPath, out _);
+    }
+
+    private static void TryDelete(string path)
+    {
         try
         {
-            File.Delete(TemporaryPath);
+            File.Delete(path);
         }
         catch (IOException)
         {

@@ -60,24 +60,15 @@ internal static class ConstantFoldingPass
 
     private static Dictionary<string, TensorData> Evaluate(OnnxGraph graph, List<OnnxNode> nodes, List<string> outputs)
     {
-        var source = graph.ToModel().Proto;
+        var reader = graph.ToModel();
+        var source = reader.Proto;
         var model = new ModelProto { IrVersion = source.IrVersion, Graph = new GraphProto { Name = "fold" } };
         model.OpsetImport.AddRange(source.OpsetImport);
         var producedHere = new HashSet<string>(nodes.SelectMany(n => n.Outputs), StringComparer.Ordinal);
         var initNames = nodes.SelectMany(n => n.Inputs).Where(i => i.Length > 0 && !producedHere.Contains(i)).Distinct(StringComparer.Ordinal);
         foreach (var name in initNames)
         {
-            var tensor = graph.Initializers[name];
-            var proto = tensor.Proto.Clone();
-            if (Onnx.TensorLayout.IsExternal(proto))
-            {
-                var raw = tensor.RawBytes();
-                proto.ExternalData.Clear();
-                proto.ClearDataLocation();
-                proto.RawData = ByteString.CopyFrom(raw.Span);
-            }
-
-            model.Graph.Initializer.Add(proto);
+            model.Graph.Initializer.Add(graph.Initializers[name].Proto.Clone());
         }
 
         foreach (var node in nodes)
@@ -88,7 +79,8 @@ internal static class ConstantFoldingPass
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
         string modelName = OrtBoundary.ModelName(graph);
         string purpose = $"fold constant nodes [{string.Join(", ", nodes.Take(5).Select(n => n.Name))}{(nodes.Count > 5 ? ", ..." : "")}]";
-        using var session = OrtBoundary.CreateSession(model.ToByteArray(), options, modelName, purpose);
+        // Initializers and Constant attribute tensors may name external data: inline them through the checked store.
+        using var session = OrtBoundary.CreateSession(new Onnx.OnnxModel(model, reader.SourceName, reader.BaseDirectory), options, modelName, purpose);
         using var results = OrtBoundary.Run(() => session.Run(Array.Empty<NamedOnnxValue>(), outputs), modelName, purpose);
         return results.ToDictionary(r => r.Name, r => OrtValueConversion.ToTensorData(r, r.Name), StringComparer.Ordinal);
     }

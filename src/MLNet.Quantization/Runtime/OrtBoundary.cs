@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using Google.Protobuf;
 using MLNet.Quantization.Graph;
 
 namespace MLNet.Quantization.Runtime;
@@ -14,6 +15,7 @@ internal static class OrtBoundary
     /// <exception cref="OnnxGraphException">ONNX Runtime rejected the model.</exception>
     internal static InferenceSession CreateSession(byte[] model, SessionOptions options, string modelName, string purpose)
     {
+        OrtTelemetry.DisableEvents();
         options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
         try
         {
@@ -23,6 +25,18 @@ internal static class OrtBoundary
         {
             throw new OnnxGraphException($"ONNX Runtime cannot load model '{modelName}' to {purpose}: {OneLine(e.Message)}", e);
         }
+    }
+
+    /// <summary>
+    /// Creates a session over <paramref name="model"/> after inlining every external tensor through the model's checked
+    /// external-data store, so that ORT never resolves a relative location against the current directory.
+    /// The model's proto must be one the caller owns (a fresh copy such as <see cref="OnnxGraph.ToModel"/> returns).
+    /// </summary>
+    /// <exception cref="OnnxGraphException">ONNX Runtime rejected the model.</exception>
+    internal static InferenceSession CreateSession(Onnx.OnnxModel model, SessionOptions options, string modelName, string purpose)
+    {
+        Onnx.ExternalDataInliner.InlineAll(model.Proto, model);
+        return CreateSession(model.Proto.ToByteArray(), options, modelName, purpose);
     }
 
     /// <summary>
