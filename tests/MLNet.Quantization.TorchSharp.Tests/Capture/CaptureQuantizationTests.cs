@@ -73,7 +73,9 @@ public sealed class CaptureQuantizationTests
         float[] int8Logits = quantizedRunner.Run(test.Images, test.Count);
         double sqnr = Sqnr(floatLogits, int8Logits);
         Console.WriteLine($"token MLP: dynamic int8 vs float on {TestImages} test images: SQNR {sqnr:F1} dB");
-        Assert.IsGreaterThan(20, sqnr);
+        // Without VNNI, ORT's u8×s8 path (vpmaddubsw) can saturate 16-bit intermediates on full-range u8 activations
+        // (DESIGN's documented limit); such CPUs get a lower floor.
+        Assert.IsGreaterThan(CpuFeatures.HasVnni ? 20 : 12, sqnr);
     }
 
     private static float[] TorchLogits(nn.Module<Tensor, Tensor> net, FashionMnist data)
