@@ -56,9 +56,10 @@ public static class QuantizationFlow
             ConstantFoldingPass.Run(graph);
         if (options.FoldBatchNorm)
             BatchNormFoldingPass.Run(graph);
-        batch = BatchOutcome.AlreadySymbolic;
         if (options.RelaxFixedBatch)
             (graph, batch) = FixedBatchRelaxation.Run(graph);
+        else
+            batch = FixedBatchRelaxation.Describe(graph);
         return graph;
     }
 

@@ -72,8 +72,16 @@ internal static class FixedBatchRelaxation
             $"the inputs' batch dimension was fixed at {size}; made symbolic ('{symbol}'){reshapes}; checked in ONNX Runtime against the original at batch 1 and {check.LargeBatch} (max difference {check.MaxDifference:G3} of the output scale)")));
     }
 
+    /// <summary>What the graph's inputs declare, without changing anything (relaxing turned off).</summary>
+    public static BatchOutcome Describe(OnnxGraph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var fixedInput = graph.Inputs.FirstOrDefault(i => i.Shape is { Count: > 0 } s && s[0].Value is not null);
+        return fixedInput is null ? BatchOutcome.AlreadySymbolic : Stay(Math.Clamp(fixedInput.Shape![0].Value!.Value, 1, int.MaxValue), "making it symbolic is turned off");
+    }
+
     private static BatchOutcome Stay(long size, string reason) =>
-        new((int)size, string.Create(CultureInfo.InvariantCulture, $"the batch stays fixed at {size}, so calibration and scoring run {size} sample(s) per run: {reason}"));
+        new((int)Math.Clamp(size, 1, int.MaxValue), string.Create(CultureInfo.InvariantCulture, $"the batch stays fixed at {size}, so calibration and scoring run {size} sample(s) per run: {reason}"));
 
     /// <summary>Why the inputs cannot be checked with a symbolic batch, or null.</summary>
     private static string? Refusal(IReadOnlyList<ValueInfo> inputs, List<ValueInfo> fixedInputs, long size)
