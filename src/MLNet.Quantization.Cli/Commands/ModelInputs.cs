@@ -7,7 +7,11 @@ namespace MLNet.Quantization.Cli.Commands;
 /// <summary>Turns a data file into batches for a model's inputs, checking shapes against the model.</summary>
 internal static class ModelInputs
 {
-    public static List<IReadOnlyList<NamedTensor>> Batches(OnnxGraph graph, string path, int maxSamples, int batchSize = 64)
+    /// <summary>
+    /// Batches of at most <paramref name="batchSize"/> samples from the first <paramref name="maxSamples"/> of the file;
+    /// with <paramref name="exact"/> (a fixed-batch model) a last, smaller batch is left out.
+    /// </summary>
+    public static List<IReadOnlyList<NamedTensor>> Batches(OnnxGraph graph, string path, int maxSamples, int batchSize = QuantizeCommand.DefaultBatchSize, bool exact = false)
     {
         var inputs = graph.Inputs;
         if (inputs.Count == 0)
@@ -35,6 +39,12 @@ internal static class ModelInputs
         samples = Math.Min(samples, maxSamples);
         if (samples == 0)
             throw new CliException($"data file '{path}' holds no samples");
+        if (exact)
+        {
+            if (samples < batchSize)
+                throw new CliException($"data file '{path}' holds {samples} sample(s), fewer than the model's fixed batch of {batchSize}");
+            samples -= samples % batchSize;
+        }
         var batches = new List<IReadOnlyList<NamedTensor>>();
         for (int start = 0; start < samples; start += batchSize)
         {

@@ -27,7 +27,7 @@ internal static class QatQuantize
         var (features, labels) = LabelledData.Read(graph, s.TrainData!, s.TrainLabels!, "--train-data", "--train-labels");
         CheckClasses(graph, labels, s.TrainLabels!);
 
-        var calibration = qat.Calibrate(ModelInputs.Batches(graph, s.CalibrationData!, s.CalibrationSamples));
+        var calibration = qat.Calibrate(ModelInputs.Batches(graph, s.CalibrationData!, s.CalibrationSamples, qat.Prepared.FixedBatchSize ?? s.BatchSize, exact: qat.Prepared.FixedBatchSize is not null));
         stdout.WriteLine($"calibrated on {calibration.Samples} samples; training {s.Epochs} epoch(s) on {labels.Length} samples");
         var progress = new EpochReporter(stdout);
         qat.Train(features, labels, new QatTrainingOptions { Epochs = s.Epochs!.Value, LearningRate = s.LearningRate!.Value, BatchSize = BatchSize }, progress);

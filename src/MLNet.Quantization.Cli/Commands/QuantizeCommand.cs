@@ -24,6 +24,12 @@ internal static class QuantizeCommand
         mode.AcceptOnlyFromAmong("static", "dynamic", "qat");
         var calibrationData = new Option<string?>("--calibration-data") { Description = "Calibration samples (.npy, .npz or .csv); required for static and qat." };
         var calibrationSamples = new Option<int>("--calibration-samples") { Description = "Use the first N samples.", DefaultValueFactory = _ => 512 };
+        var batchSize = new Option<int>("--batch-size")
+        {
+            Description = "Calibration samples per ONNX Runtime run; a model whose batch dimension stays fixed runs that many instead.",
+            DefaultValueFactory = _ => DefaultBatchSize,
+        };
+        var inputShapes = InputShapeOption.Create();
         var observer = new Option<string>("--activation-observer") { Description = "histogram, minmax, moving-average, percentile or entropy.", DefaultValueFactory = _ => "histogram" };
         observer.AcceptOnlyFromAmong("histogram", "minmax", "moving-average", "percentile", "entropy");
         var perChannel = new Option<string>("--per-channel") { Description = "Per-channel weights: true or false.", DefaultValueFactory = _ => "true" };
@@ -48,7 +54,7 @@ internal static class QuantizeCommand
 
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
-            model, output, mode, calibrationData, calibrationSamples, observer, perChannel, reduceRange, narrowConvs, exclude, json,
+            model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, exclude, json,
             trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes,
         };
         command.SetAction(parse =>
@@ -57,7 +63,8 @@ internal static class QuantizeCommand
                 parse.GetValue(model)!, parse.GetValue(output)!, parse.GetValue(mode)!, parse.GetValue(calibrationData), parse.GetValue(calibrationSamples),
                 parse.GetValue(observer)!, parse.GetValue(perChannel) == "true", parse.GetValue(reduceRange), parse.GetValue(exclude), parse.GetValue(json),
                 parse.GetValue(trainData), parse.GetValue(trainLabels), parse.GetValue(epochs), parse.GetValue(learningRate),
-                QuantizeNarrowConvs: parse.GetValue(narrowConvs) == "int8");
+                QuantizeNarrowConvs: parse.GetValue(narrowConvs) == "int8", BatchSize: parse.GetValue(batchSize),
+                InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)));
             if (options.Mode == "qat")
             {
                 var missing = new[] { ("--train-data", options.TrainData is null), ("--train-labels", options.TrainLabels is null), ("--epochs", options.Epochs is null), ("--learning-rate", options.LearningRate is null) }
@@ -78,7 +85,11 @@ internal static class QuantizeCommand
     /// <summary>The parsed options; TrainData to LearningRate are used by <c>--mode qat</c>.</summary>
     internal sealed record Settings(
         string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
-        string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false);
+        string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
+        int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null);
+
+    /// <summary>Calibration samples per ONNX Runtime run unless <c>--batch-size</c> says otherwise.</summary>
+    public const int DefaultBatchSize = 64;
 
     /// <summary>Accuracy-aware mode: the largest top-1 drop and the labelled evaluation data.</summary>
     private sealed record AccuracyTargetSettings(double MaxDrop, string EvalData, string EvalLabels, IReadOnlySet<string> LayerTypes);
@@ -108,6 +119,8 @@ internal static class QuantizeCommand
     {
         if (s.CalibrationSamples <= 0)
             throw new CliException($"--calibration-samples must be positive, got {s.CalibrationSamples}");
+        if (s.BatchSize <= 0)
+            throw new CliException($"--batch-size must be positive, got {s.BatchSize}");
         bool dynamic = s.Mode == "dynamic";
         if (target is not null && s.Mode == "qat")
             throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
@@ -120,13 +133,15 @@ internal static class QuantizeCommand
 
         var model = OnnxModel.Load(s.Model);
         var graph = OnnxGraph.FromModel(model);
+        InputShapeOption.Apply(graph, s.InputShapes);
+        var prepareOptions = new PrepareOptions { InputShapes = s.InputShapes };
         var ui = CliConsole.For(stdout);
         var watch = Stopwatch.StartNew();
         QuantizedModel result;
         AccuracyAwareResult? tuned = null;
         if (target is not null)
         {
-            tuned = RunAccuracyAware(s, target, dynamic, model, graph);
+            tuned = RunAccuracyAware(s, target, dynamic, model, graph, prepareOptions, ui);
             result = tuned.Model;
         }
         else if (s.Mode == "qat")
@@ -135,10 +150,11 @@ internal static class QuantizeCommand
         }
         else
         {
-            var prepared = QuantizationFlow.Prepare(model, BuildQuantizer(s, dynamic, graph));
+            var prepared = QuantizationFlow.Prepare(model, BuildQuantizer(s, dynamic, graph), prepareOptions);
             if (prepared.NeedsCalibration)
             {
-                var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples);
+                int batch = CalibrationBatchSize(s, prepared.FixedBatchSize, ui);
+                var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples, batch, exact: prepared.FixedBatchSize is not null);
                 long total = batches.Sum(b => (long)b[0].Shape[0]);
                 ui.WithProgress("calibrating", total, progress =>
                 {
@@ -178,11 +194,18 @@ internal static class QuantizeCommand
     }
 
     /// <summary>Accuracy-aware mode: layers back to float, most harmful first, until top-1 drops by at most the target.</summary>
-    private static AccuracyAwareResult RunAccuracyAware(Settings s, AccuracyTargetSettings target, bool dynamic, OnnxModel model, OnnxGraph graph)
+    private static AccuracyAwareResult RunAccuracyAware(Settings s, AccuracyTargetSettings target, bool dynamic, OnnxModel model, OnnxGraph graph, PrepareOptions prepareOptions, CliConsole ui)
     {
         var evaluation = LabelledData.Read(graph, target.EvalData, target.EvalLabels, "--eval-data", "--eval-labels");
-        var calibration = dynamic ? [] : ModelInputs.Batches(graph, s.CalibrationData!, s.CalibrationSamples);
-        var tuner = new AccuracyAwareQuantizer(() => BuildQuantizer(s, dynamic, graph));
+        List<IReadOnlyList<NamedTensor>> calibration = [];
+        if (!dynamic)
+        {
+            // every trial prepares the same float graph, so its batch dimension is known before the first one
+            var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome);
+            calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
+        }
+
+        var tuner = new AccuracyAwareQuantizer(() => BuildQuantizer(s, dynamic, graph), prepareOptions);
         try
         {
             return tuner.Run(model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop, LayerOpTypes = target.LayerTypes });
@@ -191,6 +214,18 @@ internal static class QuantizeCommand
         {
             throw new CliException(UnmetTarget(target.MaxDrop, e.BestResult));
         }
+    }
+
+    /// <summary>
+    /// <c>--batch-size</c>, or the model's fixed batch size when its batch dimension could not be made symbolic (then
+    /// said on the console, since calibrating many samples per run is impossible).
+    /// </summary>
+    private static int CalibrationBatchSize(Settings s, int? fixedBatch, CliConsole ui)
+    {
+        if (fixedBatch is not { } size || size == s.BatchSize)
+            return fixedBatch ?? s.BatchSize;
+        ui.WriteLine($"note: the model's batch dimension stays fixed at {size}, so calibration runs {size} sample(s) per run instead of --batch-size {s.BatchSize}");
+        return size;
     }
 
     /// <summary>The <c>error:</c> text when the target cannot be met: the best result found, and that nothing was written.</summary>
@@ -253,7 +288,8 @@ internal static class QuantizeCommand
             s.Model, s.Output, report.Mode, report.QuantizedNodesByOpType.ToDictionary(k => k.Key, k => k.Value),
             report.NodesLeftInFloat.Select(n => new FloatNodeSummary(n.Name, n.OpType, n.Reason)).ToList(),
             report.FloatModelBytes, report.QuantizedModelBytes, Math.Round(report.CompressionRatio, 4),
-            Math.Round(report.CalibrationTime.TotalSeconds, 4), report.CalibrationSamples, accuracy);
+            Math.Round(report.CalibrationTime.TotalSeconds, 4), report.CalibrationSamples, report.CalibrationBatchSize,
+            new BatchDimensionSummary(report.FixedBatchSize, report.BatchDimension), accuracy);
         CommonOptions.WriteJson(s.Json!, summary, SummaryJson.Default.QuantizeSummary);
     }
 }
@@ -270,7 +306,14 @@ internal sealed record QuantizeSummary(
     [property: JsonPropertyName("compression_ratio")] double CompressionRatio,
     [property: JsonPropertyName("calibration_seconds")] double CalibrationSeconds,
     [property: JsonPropertyName("calibration_samples")] long CalibrationSamples,
+    [property: JsonPropertyName("calibration_batch_size")] int CalibrationBatchSize,
+    [property: JsonPropertyName("batch")] BatchDimensionSummary Batch,
     [property: JsonPropertyName("accuracy_aware")] AccuracyAwareSummary? AccuracyAware);
+
+/// <summary>The model's batch dimension in the JSON summary: the size it requires (null: any) and what was done about it.</summary>
+internal sealed record BatchDimensionSummary(
+    [property: JsonPropertyName("fixed_size")] int? FixedSize,
+    [property: JsonPropertyName("note")] string Note);
 
 /// <summary>Accuracy-aware mode in the JSON summary: top-1 figures and each layer given back to float.</summary>
 internal sealed record AccuracyAwareSummary(

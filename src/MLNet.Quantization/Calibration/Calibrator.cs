@@ -31,6 +31,9 @@ internal sealed class Calibrator
         _observers = observersByTensor;
     }
 
+    /// <summary>The most samples one run of <see cref="Run"/> fed at once (dimension 0 of the first input).</summary>
+    public int LargestBatch { get; private set; }
+
     public CalibrationProgress Run(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
@@ -61,7 +64,9 @@ internal sealed class Calibrator
             }
 
             batchCount++;
-            samples += batch.Count > 0 && batch[0].Shape.Length > 0 ? batch[0].Shape[0] : 1;
+            int batchSamples = batch.Count > 0 && batch[0].Shape.Length > 0 ? batch[0].Shape[0] : 1;
+            samples += batchSamples;
+            LargestBatch = Math.Max(LargestBatch, batchSamples);
             progress?.Report(new CalibrationProgress(batchCount, samples, watch.Elapsed));
         }
 

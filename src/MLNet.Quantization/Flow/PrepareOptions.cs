@@ -16,6 +16,24 @@ public sealed class PrepareOptions
     public bool CompleteForOrtFusion { get; init; } = true;
 
     /// <summary>
+    /// Sizes for graph inputs, by input name, as ML.NET's <c>ApplyOnnxModel(shapeDictionary: ...)</c> gives them (e.g.
+    /// <c>["x"] = [1, 3, 640, 640]</c> for a detector with symbolic N×3×H×W): each named input is declared with that
+    /// shape for shape inference and calibration, and the converted model declares it too. A fixed size of the model
+    /// cannot be changed. Null (the default) leaves the inputs as declared. A batch dimension fixed here is made
+    /// symbolic again like any fixed batch (see <see cref="RelaxFixedBatch"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, int[]>? InputShapes { get; init; }
+
+    /// <summary>
+    /// Make a fixed batch dimension (dimension 0 of every input, e.g. a CNTK export's 1) symbolic when the graph allows it
+    /// (default true). The graph is checked in ONNX Runtime against the original at two batch sizes first; when it does
+    /// not allow it, it stays fixed and calibration runs that many samples per run.
+    /// <see cref="QuantizationReport.FixedBatchSize"/> and <see cref="QuantizationReport.BatchDimension"/> say which
+    /// happened. The converted model keeps the symbolic batch.
+    /// </summary>
+    public bool RelaxFixedBatch { get; init; } = true;
+
+    /// <summary>
     /// ONNX Runtime intra-op threads for the calibration runs; 0 (the default) lets ORT choose. The quantized model does
     /// not depend on it: the same data gives the same bytes with any thread count (tested).
     /// </summary>

@@ -20,11 +20,15 @@ public sealed class PreparedModel
     private readonly Dictionary<QuantizationEdge, QuantGroup> _byEdge;
     private readonly long _floatBytes;
     private readonly PrepareOptions _options;
+    private readonly Shapes.BatchOutcome _batch;
     private CalibrationProgress _calibration;
+    private int _largestCalibrationBatch;
 
-    internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, PrepareOptions options)
+    internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, PrepareOptions options,
+        Shapes.BatchOutcome? batch = null)
     {
         _options = options;
+        _batch = batch ?? Shapes.BatchOutcome.AlreadySymbolic;
         _graph = graph;
         _annotations = annotations;
         _groups = groups;
@@ -34,6 +38,13 @@ public sealed class PreparedModel
 
     /// <summary>The prepared float graph (folded and annotated).</summary>
     public OnnxGraph Graph => _graph;
+
+    /// <summary>
+    /// The batch size the prepared graph requires, or null when it takes any batch size (also when a fixed batch was
+    /// made symbolic, see <see cref="PrepareOptions.RelaxFixedBatch"/>). When set, give <see cref="Calibrate"/>
+    /// batches of exactly this many samples.
+    /// </summary>
+    public int? FixedBatchSize => _batch.FixedBatchSize;
 
     /// <summary>The quantizer's annotations.</summary>
     public QuantizationAnnotations Annotations => _annotations;
@@ -115,7 +126,9 @@ public sealed class PreparedModel
             }
         }
 
-        var result = new Calibrator(_graph, byTensor, _options.CalibrationThreads).Run(batches, progress, cancellationToken);
+        var calibrator = new Calibrator(_graph, byTensor, _options.CalibrationThreads);
+        var result = calibrator.Run(batches, progress, cancellationToken);
+        _largestCalibrationBatch = Math.Max(_largestCalibrationBatch, calibrator.LargestBatch);
         foreach (var (group, observer) in fresh)
             group.Observer!.Merge(observer);
         RecordObservations(result);
@@ -260,6 +273,7 @@ public sealed class PreparedModel
         foreach (var node in _graph.Nodes.Where(n => ComputeOps.Contains(n.OpType) && !quantizedNodes.Contains(n) && !named.Contains(n.Name)))
             leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
         string mode = _groups.Any(g => g.Kind == QuantGroupKind.Dynamic) ? "dynamic" : "static";
-        return new QuantizationReport(mode, quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples);
+        return new QuantizationReport(mode, quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,
+            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch));
     }
 }

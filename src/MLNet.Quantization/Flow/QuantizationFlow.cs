@@ -3,6 +3,7 @@ using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.VersionConversion;
 using MLNet.Quantization.Passes;
 using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Shapes;
 
 namespace MLNet.Quantization;
 
@@ -20,13 +21,14 @@ public static class QuantizationFlow
     /// <exception cref="OpsetConversionException">The model's opset is below 13 and a node in it cannot be converted to 13.</exception>
     /// <exception cref="QuantizationAnnotationException">The quantizer's annotations are inconsistent.</exception>
     /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), or a weight is not finite.</exception>
+    /// <exception cref="ArgumentException"><see cref="PrepareOptions.InputShapes"/> names an input the model does not have (the message lists them) or contradicts its shape.</exception>
     public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(quantizer);
         options ??= new PrepareOptions();
         long floatBytes = model.Proto.CalculateSize();
-        var graph = PrepareFloatGraph(model, options);
+        var graph = PrepareFloatGraph(model, options, out var batch);
 
         var annotations = Annotate(graph, quantizer);
 
@@ -34,7 +36,7 @@ public static class QuantizationFlow
             OrtFusionRules.CompleteOutputs(graph, annotations);
         annotations.Validate(graph);
         var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
-        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options);
+        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options, batch);
         prepared.ObserveWeights();
         return prepared;
     }
@@ -44,10 +46,14 @@ public static class QuantizationFlow
     /// <paramref name="options"/> say. Deterministic, so the numeric suite rebuilds the same graph (and tensor names)
     /// from the float model to compare a quantized model against.
     /// </summary>
-    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options)
+    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options) => PrepareFloatGraph(model, options, out _);
+
+    /// <summary>As <see cref="PrepareFloatGraph(OnnxModel, PrepareOptions)"/>, also saying what was done about a fixed batch dimension.</summary>
+    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch)
     {
         var graph = OnnxGraph.FromModel(model);
         graph.EnsureUniqueNodeNames();
+        InputShapeOverrides.Apply(graph, options.InputShapes);
         Runtime.OrtBoundary.CheckLoads(graph, "check it before quantizing");
         long opset = graph.GetOpsetVersion();
         if (opset < RequiredOpset)
@@ -60,6 +66,10 @@ public static class QuantizationFlow
             ConstantFoldingPass.Run(graph);
         if (options.FoldBatchNorm)
             BatchNormFoldingPass.Run(graph);
+        if (options.RelaxFixedBatch)
+            (graph, batch) = FixedBatchRelaxation.Run(graph);
+        else
+            batch = FixedBatchRelaxation.Describe(graph);
         return graph;
     }
 

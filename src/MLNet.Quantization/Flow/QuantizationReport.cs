@@ -8,11 +8,18 @@ namespace MLNet.Quantization;
 /// <param name="Reason">Why it stayed float.</param>
 public sealed record FloatNode(string Name, string OpType, string Reason);
 
+/// <summary>The batch facts of a conversion, for <see cref="QuantizationReport"/>.</summary>
+internal sealed record BatchSummary(int? FixedBatchSize, string Note, int LargestCalibrationBatch);
+
 /// <summary>What a conversion quantized, what it left in float and why, and the model size before and after.</summary>
 public sealed class QuantizationReport
 {
-    internal QuantizationReport(string mode, IReadOnlyDictionary<string, int> quantized, IReadOnlyList<FloatNode> leftInFloat, long floatBytes, long quantizedBytes, TimeSpan calibrationTime, long calibrationSamples)
+    internal QuantizationReport(string mode, IReadOnlyDictionary<string, int> quantized, IReadOnlyList<FloatNode> leftInFloat, long floatBytes, long quantizedBytes, TimeSpan calibrationTime, long calibrationSamples,
+        BatchSummary? batch = null)
     {
+        FixedBatchSize = batch?.FixedBatchSize;
+        BatchDimension = batch?.Note ?? "";
+        CalibrationBatchSize = batch?.LargestCalibrationBatch ?? 0;
         Mode = mode;
         QuantizedNodesByOpType = quantized;
         NodesLeftInFloat = leftInFloat;
@@ -46,6 +53,20 @@ public sealed class QuantizationReport
     /// <summary>Samples seen during calibration.</summary>
     public long CalibrationSamples { get; }
 
+    /// <summary>
+    /// The batch size the quantized model requires, or null when it takes any batch size. A model whose inputs fix the
+    /// batch (e.g. at 1) is made symbolic when its graph allows it (checked in ONNX Runtime, see
+    /// <see cref="PrepareOptions.RelaxFixedBatch"/>); otherwise this is that size, and calibration and scoring ran that
+    /// many samples per run.
+    /// </summary>
+    public int? FixedBatchSize { get; }
+
+    /// <summary>What was done about a fixed batch dimension and why, in one sentence; empty when the model's batch was symbolic already.</summary>
+    public string BatchDimension { get; }
+
+    /// <summary>The most samples calibration fed in one ONNX Runtime run (0 when nothing was calibrated).</summary>
+    public int CalibrationBatchSize { get; }
+
     /// <inheritdoc />
     public override string ToString()
     {
@@ -56,8 +77,9 @@ public sealed class QuantizationReport
         foreach (var group in NodesLeftInFloat.GroupBy(n => (n.OpType, n.Reason)).OrderBy(g => g.Key.OpType, StringComparer.Ordinal))
             sb.AppendLine($"  {group.Key.OpType} ×{group.Count()}: {group.Key.Reason}");
         sb.AppendLine($"size: {FloatModelBytes:N0} → {QuantizedModelBytes:N0} bytes ({CompressionRatio:F2}× smaller)");
+        sb.AppendLine($"batch: {(FixedBatchSize is { } b ? $"fixed at {b}" : "any size")}{(BatchDimension.Length > 0 ? $" ({BatchDimension})" : "")}");
         if (CalibrationSamples > 0)
-            sb.Append($"calibration: {CalibrationSamples} samples in {CalibrationTime.TotalSeconds:F2} s");
+            sb.Append($"calibration: {CalibrationSamples} samples in {CalibrationTime.TotalSeconds:F2} s, up to {CalibrationBatchSize} per run");
         return sb.ToString().TrimEnd();
     }
 }

@@ -188,6 +188,31 @@ public sealed class OnnxGraph
         _graph.ValueInfo.Add(info.ToProto());
     }
 
+    /// <summary>The value_info entries (intermediate tensors' declared types and shapes).</summary>
+    internal IReadOnlyList<ValueInfo> ValueInfos => _graph.ValueInfo.Select(ValueInfo.FromProto).ToArray();
+
+    /// <summary>Removes a tensor's value_info entry; returns whether there was one.</summary>
+    internal bool RemoveValueInfo(string name)
+    {
+        var existing = _graph.ValueInfo.FirstOrDefault(v => v.Name == name);
+        return existing is not null && _graph.ValueInfo.Remove(existing);
+    }
+
+    /// <summary>Replaces the declared shape of a graph input or output (its element type stays).</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is neither a graph input nor a graph output.</exception>
+    internal void SetDeclaredShape(string name, IReadOnlyList<Dimension> shape)
+    {
+        var protos = _graph.Input.Where(v => v.Name == name).Concat(_graph.Output.Where(v => v.Name == name)).ToList();
+        if (protos.Count == 0)
+            throw new ArgumentException($"'{name}' is neither a graph input nor a graph output.", nameof(name));
+        foreach (var proto in protos)
+        {
+            var info = ValueInfo.FromProto(proto);
+            var replaced = new ValueInfo(name, info.ElementType, shape).ToProto();
+            proto.Type = replaced.Type;
+        }
+    }
+
     /// <summary>Nodes in a stable topological order: among ready nodes, the earlier one first.</summary>
     /// <exception cref="OnnxGraphException">The graph has a cycle; the message names a node on it.</exception>
     public IReadOnlyList<OnnxNode> TopologicalOrder()

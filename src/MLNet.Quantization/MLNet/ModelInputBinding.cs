@@ -11,12 +11,11 @@ namespace MLNet.Quantization;
 /// </summary>
 internal sealed class ModelInputBinding
 {
-    private ModelInputBinding(ValueInfo input, TensorElementType columnType, int[] rowShape, bool fixedBatch)
+    private ModelInputBinding(ValueInfo input, TensorElementType columnType, int[] rowShape)
     {
         Input = input;
         ColumnElementType = columnType;
         RowShape = rowShape;
-        FixedBatch = fixedBatch;
     }
 
     /// <summary>The model input (its name is also the column name).</summary>
@@ -32,9 +31,6 @@ internal sealed class ModelInputBinding
 
     /// <summary>Values per row, or -1 when only known per row (variable-size vector column).</summary>
     public int RowSize => RowShape.Any(d => d < 0) ? -1 : RowShape.Aggregate(1, (a, b) => a * b);
-
-    /// <summary>The model's batch dimension is a fixed number (then rows are run one at a time).</summary>
-    public bool FixedBatch { get; }
 
     public static TensorElementType? ElementTypeOf(DataViewType itemType) => itemType switch
     {
@@ -63,7 +59,7 @@ internal sealed class ModelInputBinding
             throw new ArgumentOutOfRangeException(nameof(schema), $"Input column '{input.Name}' has type {column.Type} but the model input expects {Expected(input)}.");
         var columnType = CheckItemType(input, vector.ItemType, column.Type.ToString() ?? "?");
         var rowShape = ResolveRowShape(input, vector.IsKnownSize ? vector.Size : 0, column.Type.ToString() ?? "?");
-        return new ModelInputBinding(input, columnType, rowShape, input.Shape is { Count: > 0 } s && s[0].Value is not null);
+        return new ModelInputBinding(input, columnType, rowShape);
     }
 
     /// <summary>Binds against a schema shape (GetOutputSchema): name, kind and item type (sizes are not in a shape).</summary>

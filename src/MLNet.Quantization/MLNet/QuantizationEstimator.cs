@@ -39,6 +39,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
         _options = options;
         _model = options.ModelPath is not null ? OnnxModel.Load(options.ModelPath) : OnnxModel.Load(options.ModelBytes!);
         var graph = OnnxGraph.FromModel(_model);
+        Shapes.InputShapeOverrides.Apply(graph, InputShapes);
         var modelInputs = graph.Inputs;
         var modelOutputs = graph.Outputs.Select(o => o.Name).ToArray();
         _inputs = Select(modelInputs, options.InputColumnNames, modelInputs.Select(i => i.Name).ToArray(), "input");
@@ -71,8 +72,12 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
     public QuantizedModelTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var bindings = _inputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList();
-        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer());
+        _ = _inputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList(); // the columns, checked before the slow prepare
+        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), new PrepareOptions { InputShapes = InputShapes });
+        // the prepared graph's inputs: a fixed batch made symbolic there scores (and calibrates) many rows per run
+        var preparedInputs = prepared.Graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var scoringInputs = _inputs.Select(i => preparedInputs[i.Name]).ToList();
+        var bindings = scoringInputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList();
         if (prepared.NeedsCalibration)
         {
             using (var probe = input.GetRowCursor([]))
@@ -81,8 +86,8 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
                     throw new InvalidOperationException("The calibration data view has no rows; static quantization needs representative rows (or use QuantizationMode.Dynamic).");
             }
 
-            int batch = bindings.Any(b => b.FixedBatch || b.RowSize < 0) ? 1 : _options.BatchSize;
-            prepared.Calibrate(CalibrationBatches(input, bindings, batch), _options.Progress);
+            int batch = prepared.FixedBatchSize ?? (bindings.Any(b => b.RowSize < 0) ? 1 : _options.BatchSize);
+            prepared.Calibrate(CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null), _options.Progress);
         }
 
         var quantized = prepared.Convert();
@@ -95,7 +100,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
         try
         {
             onnx = _catalog.ApplyOnnxModel(_outputNames, InputColumnNames.ToArray(), file.Path).Fit(input);
-            return new QuantizedModelTransformer(onnx, file, scoring, qdq, quantized.Report, _inputs, types, scoringBatch, _options.IntraOpNumThreads);
+            return new QuantizedModelTransformer(onnx, file, scoring, qdq, quantized.Report, scoringInputs, types, scoringBatch, _options.IntraOpNumThreads);
         }
         catch
         {
@@ -105,7 +110,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
         }
     }
 
-    private IEnumerable<IReadOnlyList<Calibration.NamedTensor>> CalibrationBatches(IDataView input, List<ModelInputBinding> bindings, int batch)
+    private IEnumerable<IReadOnlyList<Calibration.NamedTensor>> CalibrationBatches(IDataView input, List<ModelInputBinding> bindings, int batch, bool exact)
     {
         using var cursor = input.GetRowCursor(bindings.Select(b => input.Schema[b.Name]));
         var readers = bindings.Select(b => InputColumnReader.Create(b, cursor, batch)).ToList();
@@ -121,14 +126,16 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
                 count++;
             }
 
-            if (count == 0)
-                yield break;
+            if (count == 0 || (exact && count < batch))
+                yield break; // a fixed-batch model takes only whole batches
             total += count;
             yield return readers.Select(r => r.ToNamedTensor(count)).ToList();
             if (count < limit)
                 yield break;
         }
     }
+
+    private IReadOnlyDictionary<string, int[]>? InputShapes => _options.InputShapes is null ? null : new Dictionary<string, int[]>(_options.InputShapes, StringComparer.Ordinal);
 
     private Quantizer.Quantizer BuildQuantizer()
     {

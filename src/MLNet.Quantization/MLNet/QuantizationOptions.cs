@@ -21,6 +21,14 @@ public sealed class QuantizationOptions
     /// <summary>Output columns; each is the name of a model output. Default: the model's output names.</summary>
     public string[]? OutputColumnNames { get; set; }
 
+    /// <summary>
+    /// Sizes for model inputs by name, as <c>ApplyOnnxModel</c>'s <c>shapeDictionary</c> (OnnxOptions.ShapeDictionary)
+    /// gives them, e.g. <c>{ ["x"] = [1, 3, 640, 640] }</c> for a detector with symbolic N×3×H×W: the named inputs are
+    /// declared with these shapes for shape inference, calibration and scoring. A name that is not a model input is an
+    /// error listing the inputs. Null (the default) keeps the model's shapes.
+    /// </summary>
+    public IDictionary<string, int[]>? InputShapes { get; set; }
+
     /// <summary>Static (calibrated, the default) or dynamic quantization.</summary>
     public QuantizationMode Mode { get; set; } = QuantizationMode.Static;
 
@@ -38,12 +46,18 @@ public sealed class QuantizationOptions
     /// <summary>At most this many rows of the view given to <c>Fit</c> are used for calibration (default 512).</summary>
     public int MaxCalibrationRows { get; set; } = 512;
 
-    /// <summary>Rows per ONNX Runtime run during calibration (default 64).</summary>
+    /// <summary>
+    /// Rows per ONNX Runtime run during calibration (default 64). A model whose batch dimension stays fixed (see
+    /// <see cref="QuantizationReport.FixedBatchSize"/>) calibrates on exactly that many rows per run instead.
+    /// </summary>
     public int BatchSize { get; set; } = 64;
 
     /// <summary>
     /// Rows per ONNX Runtime run when <see cref="QuantizedModelTransformer.Transform"/> scores (default 64; measured on
     /// the bundled CNN, 64 and 128 rows per run scored 10,000 rows 1.2–1.4× faster than 32 with ORT's default threads).
+    /// A model exported with a fixed batch of 1 (CNTK, Keras) is made batchable first when its graph allows it, and then
+    /// scores this many rows per run too; otherwise it scores one row per run.
+    /// <see cref="QuantizedModelTransformer.ScoringBatchSize"/> says which.
     /// </summary>
     public int ScoringBatchSize { get; set; } = 64;
 

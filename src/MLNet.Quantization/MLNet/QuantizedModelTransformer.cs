@@ -40,7 +40,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         QuantizationReport = report;
         _modelInputs = modelInputs;
         _columnTypes = columnTypes;
-        _batchSize = batchSize;
+        _batchSize = modelInputs.Any(IsFixedBatch) ? 1 : batchSize;
         // ORT_ENABLE_ALL: with every op int8 the NHWC layout transform (QLinearConv, NhwcMaxPool) measured 1.5–2.9×
         // faster than ORT_ENABLE_EXTENDED for the bundled CNNs, and equal for the transformer.
         using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
@@ -55,7 +55,12 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
     /// <summary>ML.NET's OnnxTransformer over the QDQ model: what <c>mlContext.Model.Save</c> writes and <c>Load</c> returns.</summary>
     public OnnxTransformer OnnxTransformer { get; }
 
-    /// <summary>Rows per ONNX Runtime run in <see cref="Transform"/>.</summary>
+    /// <summary>
+    /// Rows per ONNX Runtime run in <see cref="Transform"/>: <see cref="QuantizationOptions.ScoringBatchSize"/>, or 1 when
+    /// the model's batch dimension stays fixed (<see cref="QuantizationReport.FixedBatchSize"/>; a fixed batch the graph
+    /// allows to be symbolic was made symbolic, see <see cref="QuantizationReport.BatchDimension"/>) or in dynamic mode.
+    /// Variable-size vector columns also score one row per run.
+    /// </summary>
     public int ScoringBatchSize => _batchSize;
 
     /// <inheritdoc/>
@@ -101,7 +106,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var bindings = Validate(input.Schema);
         var schema = OnnxTransformer.GetOutputSchema(input.Schema);
-        int batch = bindings.Any(b => b.FixedBatch || b.RowSize < 0) ? 1 : _batchSize;
+        int batch = bindings.Any(b => b.RowSize < 0) ? 1 : _batchSize;
         return new BatchScoringDataView(input, schema, _session, bindings, batch);
     }
 
@@ -134,4 +139,6 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
     }
 
     internal byte[] ScoringModel => _scoringModel;
+
+    private static bool IsFixedBatch(ValueInfo input) => input.Shape is { Count: > 0 } s && s[0].Value is not null;
 }

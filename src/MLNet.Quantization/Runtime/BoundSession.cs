@@ -5,7 +5,7 @@ namespace MLNet.Quantization.Runtime;
 
 /// <summary>
 /// An ORT session with random float inputs bound once at a fixed batch size, so that repeated runs measure the model
-/// and not input preparation. Symbolic dimensions other than the batch are refused by name.
+/// and not input preparation. Symbolic dimensions other than the batch, and a fixed batch other than the one asked for, are refused by name.
 /// </summary>
 internal sealed class BoundSession : IDisposable
 {
@@ -57,6 +57,8 @@ internal sealed class BoundSession : IDisposable
         for (int d = 0; d < dims.Length; d++)
         {
             shape[d] = d == 0 && dims[d] <= 0 ? batchSize : dims[d];
+            if (d == 0 && shape[0] != batchSize)
+                throw new NotSupportedException($"benchmark input '{name}' has a fixed batch dimension of {shape[0]}; it cannot be timed at batch {batchSize}");
             if (shape[d] <= 0)
                 throw new NotSupportedException($"benchmark input '{name}' has a symbolic dimension {d} ('{metadata.SymbolicDimensions[d]}') other than the batch; give it a fixed size");
         }
