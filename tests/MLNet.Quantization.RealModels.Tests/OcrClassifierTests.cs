@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using MLNet.Quantization.RealModels.Tests.Models;
+using MLNet.Quantization.RealModels.Tests.Ocr;
+
+namespace MLNet.Quantization.RealModels.Tests;
+
+/// <summary>PaddleOCR's mobile v2.0 orientation classifier: upright against upside-down text lines, float against int8.</summary>
+[TestClass]
+public sealed class OcrClassifierTests
+{
+    private static readonly int CalibrationLines = int.Parse(Environment.GetEnvironmentVariable("XCAL") ?? "128");
+    private static readonly int TestLines = int.Parse(Environment.GetEnvironmentVariable("XTEST") ?? "400");
+    private static readonly int[] SampleShape = [3, PaddleInputs.ClassifierHeight, PaddleInputs.ClassifierWidth];
+
+    public TestContext TestContext { get; set; } = null!;
+
+    [TestMethod]
+    public void Int8ClassifierKeepsTheOrientationAccuracy()
+    {
+        var clock = Stopwatch.StartNew();
+        var (calibration, test, labels) = Lines();
+        var quantized = DefaultQuantization.Run(RealModelFiles.OcrClassifier, calibration, SampleShape, 32);
+        double quantizeSeconds = clock.Elapsed.TotalSeconds;
+
+        using var fp32 = new OrtModel(File.ReadAllBytes(RealModelFiles.OcrClassifier));
+        using var int8 = new OrtModel(quantized.Model.ToBytes());
+        double a = Accuracy(fp32, test, labels), b = Accuracy(int8, test, labels);
+        TestContext.WriteLine($"cls: fp32 {a:P2} int8 {b:P2} on {test.Count} lines; quantized {quantized.Report.QuantizedNodesByOpType.Sum(kv => kv.Value)} nodes, " +
+            $"{quantized.Report.NodesLeftInFloat.Count} left in float; quantize {quantizeSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.IsGreaterThanOrEqualTo(0.9, a, $"fp32 accuracy {a:P2} on rendered lines (sanity of the rendering and preprocessing)");
+        Assert.IsGreaterThanOrEqualTo(a - 0.01, b, $"fp32 {a:P2} int8 {b:P2}");
+    }
+
+    /// <summary>Calibration lines (half of them upside down) and test lines with their labels (0 upright, 1 rotated by 180°).</summary>
+    internal static (List<float[]> Calibration, List<float[]> Test, List<int> Labels) Lines()
+    {
+        using var renderer = new TextRenderer(seed: 20261202);
+        var calibration = new List<float[]>();
+        for (int i = 0; i < CalibrationLines; i++)
+        {
+            var line = renderer.Line();
+            calibration.Add(PaddleInputs.Classifier(i % 2 == 0 ? line : line.Rotated180()));
+        }
+
+        var test = new List<float[]>();
+        var labels = new List<int>();
+        for (int i = 0; i < TestLines; i++)
+        {
+            var line = renderer.Line();
+            test.Add(PaddleInputs.Classifier(line));
+            labels.Add(0);
+            test.Add(PaddleInputs.Classifier(line.Rotated180()));
+            labels.Add(1);
+        }
+
+        return (calibration, test, labels);
+    }
+
+    private static double Accuracy(OrtModel model, List<float[]> samples, List<int> labels)
+    {
+        int correct = 0;
+        for (int start = 0; start < samples.Count; start += 64)
+        {
+            int n = Math.Min(64, samples.Count - start);
+            var scores = model.Run(DefaultQuantization.Stack(samples, start, n), [n, .. SampleShape]);
+            for (int i = 0; i < n; i++)
+                correct += (scores[i * 2 + 1] > scores[i * 2] ? 1 : 0) == labels[start + i] ? 1 : 0;
+        }
+
+        return (double)correct / samples.Count;
+    }
+}
