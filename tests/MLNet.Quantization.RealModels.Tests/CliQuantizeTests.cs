@@ -43,6 +43,14 @@ public sealed class CliQuantizeTests
         Quantize("ppocr_det", RealModelFiles.OcrDetector, "x", pages, OcrDetectorTests.SampleShape, "--input-shape", $"x=1x3x{size}x{size}");
     }
 
+    [TestMethod]
+    public void QuantizesZooMnist8()
+    {
+        var raw = FashionMnist.Load(Path.GetDirectoryName(RealModelFiles.Mnist8)!, train: false, maxCount: 200, normalize: false);
+        var samples = Enumerable.Range(0, raw.Count).Select(i => raw.Image(i).ToArray()).ToList();
+        Quantize("mnist8", RealModelFiles.Mnist8, "Input3", samples, [1, 28, 28]);
+    }
+
     private void Quantize(string name, string model, string input, List<float[]> samples, int[] sampleShape, params string[] extra)
     {
         string dir = Environment.GetEnvironmentVariable("MLNET_REALMODELS_OUT") is { Length: > 0 } keep ? keep : TestContext.TestRunDirectory ?? Path.GetTempPath();
