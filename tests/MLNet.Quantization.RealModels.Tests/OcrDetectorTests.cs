@@ -10,8 +10,8 @@ namespace MLNet.Quantization.RealModels.Tests;
 public sealed class OcrDetectorTests
 {
     internal const int PageSize = 480;
-    private static readonly int CalibrationPages = int.Parse(Environment.GetEnvironmentVariable("XCAL") ?? "16");
-    private static readonly int TestPages = int.Parse(Environment.GetEnvironmentVariable("XTEST") ?? "16");
+    private const int CalibrationPages = 16;
+    private const int TestPages = 16;
     internal static readonly int[] SampleShape = [3, PageSize, PageSize];
 
     public TestContext TestContext { get; set; } = null!;
