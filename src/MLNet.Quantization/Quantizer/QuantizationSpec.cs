@@ -18,6 +18,14 @@ public sealed record QuantizationSpec : QuantizationSpecBase
     /// <summary>X86InductorQuantizer's scale lower bound, 2^-12 = 0.000244140625.</summary>
     public const float DefaultEps = 1f / 4096f;
 
+    /// <summary>
+    /// The scale floor of the X86 default weight specs: 2^-40, where PT2E uses <see cref="DefaultEps"/> (2^-12). A
+    /// weight's range is known exactly, so the floor only has to keep an all-zero channel's scale positive; 2^-12 would
+    /// round every weight below about 0.016 to −1, 0 or 1, as BatchNorm folding produces when a running variance is
+    /// large (a documented divergence from PT2E; the int32 bias guard raises a channel's scale where s_in × s_w is too small).
+    /// </summary>
+    public const float WeightEps = 9.094947e-13f;
+
     /// <summary>Creates a spec, validating it.</summary>
     /// <param name="dataType">The quantized type.</param>
     /// <param name="qScheme">Per tensor or per channel, affine or symmetric.</param>

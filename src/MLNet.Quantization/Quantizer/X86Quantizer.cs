@@ -69,7 +69,7 @@ public sealed class X86Quantizer : Quantizer
     /// (dynamic), a MovingAverageMinMaxObserver (QAT, the observer of PyTorch's FusedMovingAvgObsFakeQuantize), or one with
     /// averaging constant 1 (dynamic QAT).</item>
     /// <item>Weights: int8 [-128, 127], per-channel symmetric, axis 0 (replaced per operator when annotating), eps
-    /// 2^-12; PerChannelMinMaxObserver, or MovingAveragePerChannelMinMaxObserver for QAT.</item>
+    /// 2^-40 (<see cref="QuantizationSpec.WeightEps"/>; PT2E's 2^-12 collapses tiny BN-folded weights); PerChannelMinMaxObserver, or MovingAveragePerChannelMinMaxObserver for QAT.</item>
     /// <item>Bias: <see cref="DerivedQuantizationSpec.BiasTemplate"/> (int32, scale = s_in × s_w, zero point 0) for
     /// static configs; PyTorch leaves bias in float, but ONNX Runtime fuses a QDQ Conv or Gemm only with an int32 bias.
     /// <c>null</c> (float) for dynamic configs.</item>
@@ -108,7 +108,7 @@ public sealed class X86Quantizer : Quantizer
             quantMax: 127,
             channelAxis: 0,
             observerFactory: isQat ? MovingAveragePerChannelFactory : PerChannelMinMaxFactory,
-            eps: QuantizationSpec.DefaultEps);
+            eps: QuantizationSpec.WeightEps);
         QuantizationSpecBase? bias = isDynamic ? null : DerivedQuantizationSpec.BiasTemplate;
         return new QuantizationConfig(activation, activation, weight, bias, isQat);
     }

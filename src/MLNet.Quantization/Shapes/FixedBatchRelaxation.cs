@@ -34,6 +34,8 @@ internal static class FixedBatchRelaxation
         if (size is < 1 or > 4096)
             return (graph, Stay(Math.Max(size, 1), $"input '{fixedInputs[0].Name}' has batch dimension {size}, outside what can be checked"));
         int batch = (int)size;
+        if (graph.Source?.UsesExternalData == true)
+            return (graph, Stay(batch, "the model keeps its weights in external data, and checking a symbolic batch would need ONNX Runtime to load them whole"));
         if (Refusal(inputs, fixedInputs, size) is { } reason)
             return (graph, Stay(batch, reason));
 
