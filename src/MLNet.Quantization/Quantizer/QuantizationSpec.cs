@@ -24,7 +24,7 @@ public sealed record QuantizationSpec : QuantizationSpecBase
     /// round every weight below about 0.016 to −1, 0 or 1, as BatchNorm folding produces when a running variance is
     /// large (a documented divergence from PT2E; the int32 bias guard raises a channel's scale where s_in × s_w is too small).
     /// </summary>
-    public const float WeightEps = 9.094947e-13f;
+    public const float WeightEps = 1f / 1099511627776f; // 2^-40
 
     /// <summary>Creates a spec, validating it.</summary>
     /// <param name="dataType">The quantized type.</param>

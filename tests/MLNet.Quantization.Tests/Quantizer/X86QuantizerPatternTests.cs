@@ -25,7 +25,7 @@ public sealed class X86QuantizerPatternTests
 
     /// <summary>The weight spec expected on an operator whose output channels lie on <paramref name="axis"/>.</summary>
     private static QuantizationSpec WeightOnAxis(int axis) =>
-        new(QuantDataType.Int8, QScheme.PerChannelSymmetric, -128, 127, axis, observerFactory: Static.Weight!.ObserverFactory);
+        new(QuantDataType.Int8, QScheme.PerChannelSymmetric, -128, 127, axis, observerFactory: Static.Weight!.ObserverFactory, eps: QuantizationSpec.WeightEps);
 
     private static void AssertClaimedWithoutSpecs(QuantizationAnnotations annotations, OnnxNode node)
     {

@@ -54,6 +54,43 @@ public sealed class NumericEdgeCaseTests
     }
 
     [TestMethod]
+    public void WeightsMadeTinyByBatchNormFoldingKeepTheirPrecision()
+    {
+        // A running variance of 1e7 folds the conv's weights (|w| ≤ 0.5) down to at most 1.6e-4 per channel. PT2E's eps
+        // of 2^-12 would floor their scale at 2.4e-4, rounding every weight to −1, 0 or 1; the weight eps must not.
+        var graph = new TestGraphBuilder().Input("x", 1, 4, 1, 1).Output("y", 1, 2, 1, 1)
+            .Node("Conv", "conv", ["x", "w"], ["c"], ("kernel_shape", new long[] { 1, 1 }))
+            .Node("BatchNormalization", "bn", ["c", "gamma", "beta", "mean", "var"], ["n"])
+            .Node("Relu", "relu", ["n"], ["y"]).Build();
+        float[] w = [0.5f, -0.31f, 0.12f, 0.07f, -0.45f, 0.22f, 0.38f, -0.09f];
+        graph.AddInitializer(TensorData.FromFloats("w", [2, 4, 1, 1], w));
+        graph.AddInitializer(TensorData.FromFloats("gamma", [2], [1f, 1f]));
+        graph.AddInitializer(TensorData.FromFloats("beta", [2], [0.1f, -0.1f]));
+        graph.AddInitializer(TensorData.FromFloats("mean", [2], [0f, 0f]));
+        graph.AddInitializer(TensorData.FromFloats("var", [2], [1e7f, 1e7f]));
+        var prepared = Prepare(graph);
+        var rows = new[] { new float[] { 1f, -2f, 3f, 0.5f }, new float[] { -1f, 2.5f, -0.5f, 2f } };
+        prepared.Calibrate(rows.Select(r => (IReadOnlyList<NamedTensor>)[NamedTensor.FromFloats("x", r, 1, 4, 1, 1)]).ToList());
+        var g = OnnxGraph.FromModel(prepared.Convert().Model);
+
+        var dq = DequantizeOf(g, TensorElementType.Int8);
+        var q = g.Initializers[dq.Inputs[0]].ToFloatArray();
+        var scale = g.Initializers[dq.Inputs[1]].ToFloatArray();
+        double signal = 0, noise = 0;
+        for (int i = 0; i < w.Length; i++)
+        {
+            double folded = w[i] / Math.Sqrt(1e7 + 1e-5);
+            double back = q[i] * scale[i / 4];
+            signal += folded * folded;
+            noise += (folded - back) * (folded - back);
+        }
+
+        double sqnr = 10 * Math.Log10(signal / noise);
+        Assert.IsGreaterThan(35.0, sqnr, $"weight SQNR {sqnr:F1} dB, scales [{string.Join(", ", scale)}], nodes {string.Join(",", g.Nodes.Select(n => n.OpType))}");
+        Assert.IsLessThan(QuantizationSpec.DefaultEps, scale.Max(), "the scale follows the weights' own range");
+    }
+
+    [TestMethod]
     public void AnAllZeroWeightChannelGetsAFiniteScaleAndOrtRunsIt()
     {
         var graph = Gemm(weight: [0f, 0f, 0f, 0f, -1f, 0.75f, 0.5f, 0.25f], bias: [0.3f, -0.2f]);
@@ -61,7 +98,7 @@ public sealed class NumericEdgeCaseTests
         var weightScales = g.Initializers[DequantizeOf(g, TensorElementType.Int8).Inputs[1]].ToFloatArray();
         Assert.HasCount(2, weightScales);
         Assert.IsTrue(float.IsFinite(weightScales[0]));
-        Assert.IsGreaterThanOrEqualTo(Eps, weightScales[0]);
+        Assert.IsGreaterThanOrEqualTo(QuantizationSpec.WeightEps, weightScales[0]);
 
         var x = new float[] { 0.25f, -0.5f, 1f, 0.75f };
         var y = RunOrt(g, x);
