@@ -59,17 +59,14 @@ internal static class OrtBoundary
     /// <exception cref="OnnxGraphException">ONNX Runtime rejected the converted model.</exception>
     internal static void CheckLoadsAfterConversion(OnnxGraph graph, long sourceOpset, long targetOpset)
     {
-        if (graph.Source?.UsesExternalData == true)
-            return;
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         try
         {
-            using var session = new InferenceSession(graph.ToModel().ToBytes(), options);
+            CheckLoads(graph, "check it after opset conversion");
         }
-        catch (OnnxRuntimeException e)
+        catch (OnnxGraphException e) when (e.InnerException is OnnxRuntimeException ort)
         {
             throw new OnnxGraphException(
-                $"ONNX Runtime loads model '{ModelName(graph)}' as given but rejected it after MLNet.Quantization's opset conversion from {sourceOpset} to {targetOpset}; this is a fault of the converter, not of the model: {OneLine(e.Message)}", e);
+                $"ONNX Runtime loads model '{ModelName(graph)}' as given but rejected it after MLNet.Quantization's opset conversion from {sourceOpset} to {targetOpset}; this is a fault of the converter, not of the model: {OneLine(ort.Message)}", e);
         }
     }
 
