@@ -1,6 +1,6 @@
-namespace MLNet.Quantization.Tests;
+namespace MLNet.Quantization.TestSupport;
 
-/// <summary>What the test machine's CPU offers, for tolerances that depend on ORT's int8 kernel choice.</summary>
+/// <summary>What the test machine's CPU offers, for tolerances that depend on ORT's int8 kernel choice (one file, linked into each test project that needs it).</summary>
 internal static class CpuFeatures
 {
     /// <summary>True when the CPU has AVX512-VNNI or AVX-VNNI (read from /proc/cpuinfo; false elsewhere).</summary>

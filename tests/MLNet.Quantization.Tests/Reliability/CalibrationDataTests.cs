@@ -5,6 +5,7 @@ using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Observers;
 using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.TestSupport;
 using MLNet.Quantization.Tests.QuantizerTests;
 
 namespace MLNet.Quantization.Tests.Reliability;

@@ -6,6 +6,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.Proto;
 using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.TestSupport;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.Reliability;

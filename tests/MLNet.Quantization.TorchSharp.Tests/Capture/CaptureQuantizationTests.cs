@@ -2,6 +2,7 @@ using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Quantizer;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.TestSupport;
 using static TorchSharp.torch;
 
 namespace MLNet.Quantization.TorchSharp.Tests.Capture;
