@@ -5,6 +5,8 @@ using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Runtime;
+using Microsoft.ML.OnnxRuntime;
 
 namespace MLNet.Quantization.Cli;
 
@@ -24,13 +26,31 @@ public static class CliApp
         root.Subcommands.Add(BenchCommand.Create(stdout));
         root.Subcommands.Add(CompareCommand.Create(stdout));
         root.Subcommands.Add(ConvertOpsetCommand.Create(stdout));
+        var verbose = new Option<bool>("--verbose")
+        {
+            Description = "Also show ONNX Runtime's own warnings on stderr (hidden otherwise; its errors always reach the message)",
+            Recursive = true,
+        };
+        root.Options.Add(verbose);
         ParseResult parse = root.Parse(args);
+        if (NamesNoCommand(args, root))
+        {
+            // No command, or one that does not exist: the help on stdout, one error line on stderr, exit 2.
+            root.Parse("--help").Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+            stderr.WriteLine(args.Length == 0 || args[0].Length == 0
+                ? $"error: give a command: {string.Join(", ", root.Subcommands.Select(c => c.Name))}"
+                : $"error: unknown command '{OneLine(args[0])}'; the commands are {string.Join(", ", root.Subcommands.Select(c => c.Name))}");
+            return 2;
+        }
+
         if (parse.Errors.Count > 0)
         {
             stderr.WriteLine($"error: {Describe(parse.Errors[0])}");
             return 2;
         }
 
+        OrtSessionOptions.LogSeverity = parse.GetValue(verbose) ? OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING : OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+        OrtEnv.Instance().EnvLogLevel = OrtSessionOptions.LogSeverity;
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
@@ -48,6 +68,11 @@ public static class CliApp
             return 1;
         }
     }
+
+    /// <summary>True when the first argument is not an option (such as <c>--help</c>) and names no command.</summary>
+    private static bool NamesNoCommand(string[] args, RootCommand root) =>
+        args.Length == 0
+        || (!args[0].StartsWith('-') && !root.Subcommands.Any(c => c.Name == args[0] || c.Aliases.Contains(args[0])));
 
     private static bool IsBadInput(Exception e) => e is CliException or OnnxFormatException or FileNotFoundException or DirectoryNotFoundException
         or InvalidDataException or NotSupportedException or QuantizationAnnotationException or ArgumentException or UnauthorizedAccessException

@@ -174,7 +174,11 @@ internal static class QuantizeCommand
         if (tuned is not null)
             ui.WriteLine(tuned.ToString().Replace("metric", "top-1", StringComparison.Ordinal));
         if (ui.IsInteractive)
+        {
             WriteSummaryTable(ui, report);
+            foreach (var warning in report.Warnings)
+                ui.WriteLine($"warning: {warning}");
+        }
         else
             stdout.WriteLine(report.ToString());
         ui.WriteLine($"total time: {watch.Elapsed.TotalSeconds:F2} s");
@@ -289,7 +293,7 @@ internal static class QuantizeCommand
             report.NodesLeftInFloat.Select(n => new FloatNodeSummary(n.Name, n.OpType, n.Reason)).ToList(),
             report.FloatModelBytes, report.QuantizedModelBytes, Math.Round(report.CompressionRatio, 4),
             Math.Round(report.CalibrationTime.TotalSeconds, 4), report.CalibrationSamples, report.CalibrationBatchSize,
-            new BatchDimensionSummary(report.FixedBatchSize, report.BatchDimension), accuracy);
+            new BatchDimensionSummary(report.FixedBatchSize, report.BatchDimension), report.Warnings.ToList(), accuracy);
         CommonOptions.WriteJson(s.Json!, summary, SummaryJson.Default.QuantizeSummary);
     }
 }
@@ -308,6 +312,7 @@ internal sealed record QuantizeSummary(
     [property: JsonPropertyName("calibration_samples")] long CalibrationSamples,
     [property: JsonPropertyName("calibration_batch_size")] int CalibrationBatchSize,
     [property: JsonPropertyName("batch")] BatchDimensionSummary Batch,
+    [property: JsonPropertyName("warnings")] List<string> Warnings,
     [property: JsonPropertyName("accuracy_aware")] AccuracyAwareSummary? AccuracyAware);
 
 /// <summary>The model's batch dimension in the JSON summary: the size it requires (null: any) and what was done about it.</summary>

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Runtime;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx.Proto;
 
@@ -19,7 +20,7 @@ internal static class InstrumentedSession
         var declared = new HashSet<string>(model.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
         foreach (var t in extraOutputs.Where(declared.Add))
             model.Graph.Output.Add(new ValueInfoProto { Name = t });
-        using var options = new SessionOptions { GraphOptimizationLevel = level, IntraOpNumThreads = intraOpThreads };
+        using var options = OrtSessionOptions.Create(level, intraOpThreads);
         if (!allowSpinning)
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); // leave the cores to other work between runs
         return Runtime.OrtBoundary.CreateSession(onnxModel, options, modelName ?? Runtime.OrtBoundary.ModelName(graph), purpose);

@@ -23,10 +23,12 @@ public sealed class PreparedModel
     private readonly Shapes.BatchOutcome _batch;
     private CalibrationProgress _calibration;
     private int _largestCalibrationBatch;
+    private readonly bool _dynamicRequested;
 
     internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, PrepareOptions options,
-        Shapes.BatchOutcome? batch = null)
+        Shapes.BatchOutcome? batch = null, bool dynamicRequested = false)
     {
+        _dynamicRequested = dynamicRequested;
         _options = options;
         _batch = batch ?? Shapes.BatchOutcome.AlreadySymbolic;
         _graph = graph;
@@ -272,8 +274,8 @@ public sealed class PreparedModel
         var named = new HashSet<string>(leftInFloat.Select(f => f.Name), StringComparer.Ordinal);
         foreach (var node in _graph.Nodes.Where(n => ComputeOps.Contains(n.OpType) && !quantizedNodes.Contains(n) && !named.Contains(n.Name)))
             leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
-        string mode = _groups.Any(g => g.Kind == QuantGroupKind.Dynamic) ? "dynamic" : "static";
-        return new QuantizationReport(mode, quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,
-            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch));
+        bool dynamic = _dynamicRequested || _groups.Any(g => g.Kind == QuantGroupKind.Dynamic);
+        return new QuantizationReport(dynamic ? "dynamic" : "static", quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,
+            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), ReportWarnings.For(dynamic, quantized, _graph));
     }
 }

@@ -36,7 +36,8 @@ public static class QuantizationFlow
             OrtFusionRules.CompleteOutputs(graph, annotations);
         annotations.Validate(graph);
         var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
-        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options, batch);
+        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options, batch,
+            dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true });
         prepared.ObserveWeights();
         return prepared;
     }

@@ -15,8 +15,9 @@ internal sealed record BatchSummary(int? FixedBatchSize, string Note, int Larges
 public sealed class QuantizationReport
 {
     internal QuantizationReport(string mode, IReadOnlyDictionary<string, int> quantized, IReadOnlyList<FloatNode> leftInFloat, long floatBytes, long quantizedBytes, TimeSpan calibrationTime, long calibrationSamples,
-        BatchSummary? batch = null)
+        BatchSummary? batch = null, IReadOnlyList<string>? warnings = null)
     {
+        Warnings = warnings ?? [];
         FixedBatchSize = batch?.FixedBatchSize;
         BatchDimension = batch?.Note ?? "";
         CalibrationBatchSize = batch?.LargestCalibrationBatch ?? 0;
@@ -29,8 +30,14 @@ public sealed class QuantizationReport
         CalibrationSamples = calibrationSamples;
     }
 
-    /// <summary><c>static</c> or <c>dynamic</c>.</summary>
+    /// <summary><c>static</c> or <c>dynamic</c>: the mode the quantizer was asked for.</summary>
     public string Mode { get; }
+
+    /// <summary>
+    /// What the user should know about this conversion, one sentence each: for example that dynamic mode found nothing it
+    /// can quantize. The CLI prints them as <c>warning:</c> lines on stderr. Empty when all is well.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>Quantized compute nodes (those with a quantized weight or activation input), counted by op type.</summary>
     public IReadOnlyDictionary<string, int> QuantizedNodesByOpType { get; }
@@ -79,7 +86,9 @@ public sealed class QuantizationReport
         sb.AppendLine($"size: {FloatModelBytes:N0} → {QuantizedModelBytes:N0} bytes ({CompressionRatio:F2}× smaller)");
         sb.AppendLine($"batch: {(FixedBatchSize is { } b ? $"fixed at {b}" : "any size")}{(BatchDimension.Length > 0 ? $" ({BatchDimension})" : "")}");
         if (CalibrationSamples > 0)
-            sb.Append($"calibration: {CalibrationSamples} samples in {CalibrationTime.TotalSeconds:F2} s, up to {CalibrationBatchSize} per run");
+            sb.AppendLine($"calibration: {CalibrationSamples} samples in {CalibrationTime.TotalSeconds:F2} s, up to {CalibrationBatchSize} per run");
+        foreach (var warning in Warnings)
+            sb.AppendLine($"warning: {warning}");
         return sb.ToString().TrimEnd();
     }
 }

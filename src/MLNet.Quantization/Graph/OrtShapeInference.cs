@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Runtime;
 using MLNet.Quantization.Onnx.Proto;
 
 namespace MLNet.Quantization.Graph;
@@ -23,7 +24,7 @@ public static class OrtShapeInference
         foreach (var name in names.Where(n => !existing.Contains(n)))
             model.Graph.Output.Add(new ValueInfoProto { Name = name });
 
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        using var options = OrtSessionOptions.Create(GraphOptimizationLevel.ORT_DISABLE_ALL);
         var session = Runtime.OrtBoundary.CreateSession(onnxModel, options, Runtime.OrtBoundary.ModelName(graph), "infer shapes");
         using (session)
         {

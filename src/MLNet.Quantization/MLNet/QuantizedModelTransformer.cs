@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Runtime;
 using Microsoft.ML.Transforms.Onnx;
 using MLNet.Quantization.Graph;
 
@@ -43,7 +44,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         _batchSize = modelInputs.Any(IsFixedBatch) ? 1 : batchSize;
         // ORT_ENABLE_ALL: with every op int8 the NHWC layout transform (QLinearConv, NhwcMaxPool) measured 1.5–2.9×
         // faster than ORT_ENABLE_EXTENDED for the bundled CNNs, and equal for the transformer.
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var options = OrtSessionOptions.Create(GraphOptimizationLevel.ORT_ENABLE_ALL);
         if (intraOpNumThreads is { } threads and > 0)
             options.IntraOpNumThreads = threads;
         _session = Runtime.OrtBoundary.CreateSession(scoringModel, options, "quantized model", "score it");

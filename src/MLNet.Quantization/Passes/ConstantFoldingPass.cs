@@ -76,7 +76,7 @@ internal static class ConstantFoldingPass
         foreach (var name in outputs)
             model.Graph.Output.Add(new ValueInfoProto { Name = name });
 
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        using var options = OrtSessionOptions.Create(GraphOptimizationLevel.ORT_DISABLE_ALL);
         string modelName = OrtBoundary.ModelName(graph);
         string purpose = $"fold constant nodes [{string.Join(", ", nodes.Take(5).Select(n => n.Name))}{(nodes.Count > 5 ? ", ..." : "")}]";
         // Initializers and Constant attribute tensors may name external data: inline them through the checked store.

@@ -54,9 +54,10 @@ public static class FusedGraphInspector
         string path = Path.Combine(Path.GetTempPath(), $"mlnetq-optimized-{Guid.NewGuid():N}.onnx");
         try
         {
-            using (var options = new SessionOptions { GraphOptimizationLevel = level, OptimizedModelFilePath = path })
-            using (OrtBoundary.CreateSession(model, options, modelName ?? "<bytes>", "optimize it"))
+            using (var options = OrtSessionOptions.Create(level))
             {
+                options.OptimizedModelFilePath = path;
+                using var session = OrtBoundary.CreateSession(model, options, modelName ?? "<bytes>", "optimize it");
             }
 
             return ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph;

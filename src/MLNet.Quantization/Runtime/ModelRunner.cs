@@ -23,7 +23,7 @@ public sealed class ModelRunner : IDisposable
     public ModelRunner(byte[] model, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_ALL, int intraOpThreads = 0, string? modelName = null)
     {
         _name = modelName ?? "<bytes>";
-        using var options = new SessionOptions { GraphOptimizationLevel = level, IntraOpNumThreads = intraOpThreads };
+        using var options = OrtSessionOptions.Create(level, intraOpThreads);
         _session = OrtBoundary.CreateSession(model, options, _name, "run it");
         if (!_session.InputMetadata.Any(kv => kv.Value.ElementDataType == TensorElementType.Float) || _session.OutputMetadata.Count == 0)
         {

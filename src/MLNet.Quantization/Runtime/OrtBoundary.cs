@@ -48,7 +48,7 @@ internal static class OrtBoundary
     {
         if (graph.Source?.UsesExternalData == true)
             return;
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        using var options = OrtSessionOptions.Create(GraphOptimizationLevel.ORT_DISABLE_ALL);
         using var session = CreateSession(graph.ToModel().ToBytes(), options, ModelName(graph), purpose);
     }
 

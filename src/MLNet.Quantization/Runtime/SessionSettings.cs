@@ -17,7 +17,7 @@ internal sealed record SessionSettings(GraphOptimizationLevel OptimizationLevel,
     /// <summary>Creates the ORT options; the caller disposes them.</summary>
     public SessionOptions CreateSessionOptions()
     {
-        var options = new SessionOptions { GraphOptimizationLevel = OptimizationLevel, IntraOpNumThreads = IntraOpThreads };
+        var options = OrtSessionOptions.Create(OptimizationLevel, IntraOpThreads);
         if (!AllowSpinning)
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         return options;

@@ -63,7 +63,7 @@ internal static class BatchEquivalenceCheck
 
     private static Dictionary<string, Stacked> RunAll(OnnxGraph graph, List<SampleData> feeds, int batch, int samples, string modelName, string purpose)
     {
-        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var options = OrtSessionOptions.Create(GraphOptimizationLevel.ORT_ENABLE_ALL);
         using var session = OrtBoundary.CreateSession(graph.ToModel().ToBytes(), options, modelName, purpose);
         var outputs = graph.Outputs.Select(o => o.Name).ToArray();
         var values = outputs.ToDictionary(o => o, _ => new List<float>(), StringComparer.Ordinal);

@@ -4,6 +4,7 @@ Run with python3 and onnx 1.12:  python3 make_models.py
 - fixed_batch_expand.onnx: x [1, 4] -> Concat(x, Expand(1, [1, 2]), axis 1) -> MatMul -> y [1, 3]. The Expand's
   constant shape bakes the batch of 1 in, so the batch must stay fixed.
 - symbolic_hw.onnx: x [N, 3, H, W] -> Conv(4, 3x3) -> Relu -> GlobalAveragePool -> Flatten -> Gemm -> y [N, 5].
+- conv_only.onnx: x [N, 3, 8, 8] -> Conv(4, 3x3) -> Relu -> Conv(2, 1x1) -> y [N, 2, 6, 6]: nothing for dynamic mode.
 """
 import numpy as np
 import onnx
@@ -44,3 +45,12 @@ save(helper.make_graph(
     [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
     [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])],
     [weights("w", 4, 3, 3, 3), weights("b", 4), weights("w2", 5, 4), weights("b2", 5)]), "symbolic_hw.onnx")
+
+save(helper.make_graph(
+    [helper.make_node("Conv", ["x", "w", "b"], ["conv"], name="conv"),
+     helper.make_node("Relu", ["conv"], ["relu"], name="relu"),
+     helper.make_node("Conv", ["relu", "w2", "b2"], ["y"], name="conv2")],
+    "conv_only",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 6, 6])],
+    [weights("w", 4, 3, 3, 3), weights("b", 4), weights("w2", 2, 4, 1, 1), weights("b2", 2)]), "conv_only.onnx")
