@@ -19,7 +19,7 @@ var test = ToView(ml, FashionMnist.Load(dataDir, train: false, normalize: false)
 var normalize = ml.Transforms.Expression("input", "x => (x / 255 - 0.286) / 0.353", "Pixels");
 var pipeline = normalize.Append(ml.Transforms.Quantize(new QuantizationOptions
 {
-    ModelPath = modelPath,
+    ModelFile = modelPath,
     Mode = QuantizationMode.Static,
     MaxCalibrationRows = 512,
     Progress = new Progress<MLNet.Quantization.Calibration.CalibrationProgress>(p => Console.Error.Write($"\rcalibrating: {p.Samples} rows")),

@@ -159,7 +159,7 @@ internal static class PerformanceReport
         var onnxOptions = new Microsoft.ML.Transforms.Onnx.OnnxOptions { ModelFile = modelPath, OutputColumns = ["logits"], InputColumns = ["input"] };
         if (floatThreads is { } ft)
             onnxOptions.IntraOpNumThreads = ft;
-        var quantizeOptions = new QuantizationOptions { ModelPath = modelPath };
+        var quantizeOptions = new QuantizationOptions { ModelFile = modelPath };
         if (quantizedThreads is { } qt)
             quantizeOptions.IntraOpNumThreads = qt;
         var floatModel = ml.Transforms.ApplyOnnxModel(onnxOptions).Fit(testView);

@@ -38,8 +38,8 @@ public sealed class OcrMlNetPipelineTests
         var (calibration, test, labels) = OcrClassifierTests.Lines();
         var options = new QuantizationOptions
         {
-            ModelPath = RealModelFiles.OcrClassifier,
-            InputShapes = new Dictionary<string, int[]> { ["x"] = [1, 3, PaddleInputs.ClassifierHeight, PaddleInputs.ClassifierWidth] },
+            ModelFile = RealModelFiles.OcrClassifier,
+            ShapeDictionary = new Dictionary<string, int[]> { ["x"] = [1, 3, PaddleInputs.ClassifierHeight, PaddleInputs.ClassifierWidth] },
             MaxCalibrationRows = 128,
         };
         using var model = ml.Transforms.Quantize(options).Fit(ml.Data.LoadFromEnumerable(calibration.Select(c => new ClsRow { X = c })));
@@ -70,8 +70,8 @@ public sealed class OcrMlNetPipelineTests
         var pages = Enumerable.Range(0, 4).Select(_ => PaddleInputs.Detector(renderer.Page(DetSide, DetSide).Image)).ToList();
         var options = new QuantizationOptions
         {
-            ModelPath = RealModelFiles.OcrDetector,
-            InputShapes = new Dictionary<string, int[]> { ["x"] = [1, 3, DetSide, DetSide] },
+            ModelFile = RealModelFiles.OcrDetector,
+            ShapeDictionary = new Dictionary<string, int[]> { ["x"] = [1, 3, DetSide, DetSide] },
         };
         using var model = ml.Transforms.Quantize(options).Fit(ml.Data.LoadFromEnumerable(calibration));
         var maps = model.Transform(ml.Data.LoadFromEnumerable(pages.Select(p => new DetRow { X = p }))).GetColumn<float[]>("sigmoid_0.tmp_0").ToList();

@@ -68,7 +68,7 @@ public sealed class ResNet18TransferLearningTests
     /// <summary>Preprocessing (ML.NET's model, float) and ResNet18 quantized by <c>Transforms.Quantize</c>, "Pixels" to "Features".</summary>
     private static IEstimator<ITransformer> Int8Features(MLContext ml)
     {
-        var options = new QuantizationOptions { ModelPath = RealModelFiles.ResNet18, MaxCalibrationRows = CalibrationImages };
+        var options = new QuantizationOptions { ModelFile = RealModelFiles.ResNet18, MaxCalibrationRows = CalibrationImages };
         return ml.Transforms.CopyColumns("OriginalInput", "Pixels")
             .Append(ml.Transforms.ApplyOnnxModel(["PreprocessedInput"], ["OriginalInput"], RealModelFiles.ResNetPreprocess))
             .Append(ml.Transforms.CopyColumns("Input247", "PreprocessedInput"))

@@ -20,12 +20,30 @@ public static class QuantizationAwareTraining
     /// Prepares <paramref name="model"/> for QAT with an <see cref="X86Quantizer"/> set to <paramref name="config"/>
     /// (default: <c>X86Quantizer.GetDefaultConfig(isQat: true)</c>).
     /// </summary>
+    /// <param name="model">The float ONNX model to fine-tune.</param>
+    /// <param name="config">The X86 quantization config; null for the QAT default (per-channel weights, fake-quantized activations).</param>
+    /// <param name="options">Folding and input-shape options, as for <see cref="QuantizationFlow.Prepare"/>; null for the defaults.</param>
+    /// <returns>A trainable model: calibrate it, <see cref="QatModel.Train(float[], int[], QatTrainingOptions, IProgress{QatProgress}?, CancellationToken)"/> it, then <see cref="QatModel.Convert"/> it to QDQ.</returns>
+    /// <example>
+    /// <code language="csharp">
+    /// using var qat = QuantizationAwareTraining.Prepare(OnnxModel.Load("cnn.onnx"));
+    /// qat.Calibrate(calibrationBatches);
+    /// qat.Train(features, labels, new QatTrainingOptions { Epochs = 1, LearningRate = 1e-4 });
+    /// qat.Convert().Save("cnn.qat.int8.onnx");
+    /// </code>
+    /// </example>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
     /// <exception cref="NotSupportedException">The prepared graph has an operator the TorchSharp interpreter cannot run; the message names the node.</exception>
     /// <exception cref="InvalidOperationException">TorchSharp's native library cannot be loaded.</exception>
     public static QatModel Prepare(OnnxModel model, QuantizationConfig? config = null, PrepareOptions? options = null) =>
         Prepare(model, new X86Quantizer().SetGlobal(config ?? X86Quantizer.GetDefaultConfig(isQat: true)), options);
 
     /// <summary>Prepares <paramref name="model"/> for QAT with any quantizer (its annotations say where fake quantization goes).</summary>
+    /// <param name="model">The float ONNX model to fine-tune.</param>
+    /// <param name="quantizer">Any quantizer, for example a configured <see cref="X86Quantizer"/>.</param>
+    /// <param name="options">Folding and input-shape options; null for the defaults.</param>
+    /// <returns>A trainable model that fake-quantizes every annotated edge.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="quantizer"/> is null.</exception>
     /// <exception cref="NotSupportedException">The prepared graph has an operator the TorchSharp interpreter cannot run; the message names the node.</exception>
     /// <exception cref="InvalidOperationException">TorchSharp's native library cannot be loaded.</exception>
     public static QatModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null)

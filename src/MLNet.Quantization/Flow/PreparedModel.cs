@@ -109,6 +109,10 @@ public sealed class PreparedModel
     /// throws (a bad batch, cancellation, an ONNX Runtime failure) leaves the statistics as they were before it: each
     /// call observes into fresh observers that are merged in only when it completes.
     /// </summary>
+    /// <param name="batches">Batches of model inputs, each a list with one tensor per model input (by name), batch dimension first; a fixed-batch model (<see cref="FixedBatchSize"/>) needs exactly that many samples per batch.</param>
+    /// <param name="progress">Receives a report after each batch (samples so far, elapsed time); null for none.</param>
+    /// <param name="cancellationToken">Stops calibration between batches, leaving the statistics as they were.</param>
+    /// <returns>What this call observed: batches, samples and time.</returns>
     /// <exception cref="ArgumentException">A batch does not match the model's inputs (named in the message), or there are no batches.</exception>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>
     /// <exception cref="OnnxGraphException">ONNX Runtime failed to load or run the model on a batch (the message names the model and ORT's node).</exception>
@@ -138,6 +142,16 @@ public sealed class PreparedModel
     }
 
     /// <summary>Computes qparams and writes the QDQ model. The prepared model is left as it was.</summary>
+    /// <returns>The QDQ model with its <see cref="QuantizationReport"/>; save it with <see cref="QuantizedModel.Save(string, Onnx.OnnxSaveOptions?)"/>.</returns>
+    /// <example>
+    /// <code language="csharp">
+    /// var prepared = QuantizationFlow.Prepare(OnnxModel.Load("cnn.onnx"), new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()));
+    /// prepared.Calibrate(batches);                 // IEnumerable&lt;IReadOnlyList&lt;NamedTensor&gt;&gt;
+    /// QuantizedModel int8 = prepared.Convert();
+    /// int8.Save("cnn.int8.onnx");
+    /// Console.WriteLine(int8.Report);
+    /// </code>
+    /// </example>
     /// <exception cref="InvalidOperationException">Static activations were never calibrated.</exception>
     /// <exception cref="CalibrationException">Calibration saw no finite value for an observed tensor, or a derived (bias) scale is not a finite float (named in the message).</exception>
     /// <exception cref="OnnxGraphException">A bias holds NaN or infinite values (named in the message).</exception>

@@ -17,7 +17,24 @@ public static class QuantizationFlow
     /// <summary>The opset per-channel QuantizeLinear/DequantizeLinear need; older models are converted to it.</summary>
     internal const int RequiredOpset = 13;
 
-    /// <summary>Prepares a model for quantization with <paramref name="quantizer"/>; the model itself is not changed.</summary>
+    /// <summary>
+    /// Prepares a model for quantization with <paramref name="quantizer"/>, as PT2E's <c>prepare_pt2e</c>: converts an
+    /// opset below 13, folds constants and BatchNorm, lets the quantizer annotate the graph, resolves shared specs and
+    /// inserts one observer per group. The model itself is not changed.
+    /// </summary>
+    /// <param name="model">The float ONNX model (opset 7 and up; Constant-node weights and external data are fine).</param>
+    /// <param name="quantizer">Says what to quantize and how, for example <c>new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig())</c>.</param>
+    /// <param name="options">Folding, input shapes and fixed-batch handling; null for the defaults.</param>
+    /// <returns>The prepared model: calibrate it (static mode), then <see cref="PreparedModel.Convert"/>.</returns>
+    /// <example>
+    /// <code language="csharp">
+    /// var quantizer = new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(isDynamic: false));
+    /// var prepared = QuantizationFlow.Prepare(OnnxModel.Load("model.onnx"), quantizer,
+    ///     new PrepareOptions { InputShapes = new Dictionary&lt;string, int[]&gt; { ["x"] = [1, 3, 224, 224] } });
+    /// Console.WriteLine($"{prepared.ObserverCount} observers on {prepared.ObservedActivations.Count} activations");
+    /// </code>
+    /// </example>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="quantizer"/> is null.</exception>
     /// <exception cref="OpsetConversionException">The model's opset is below 13 and a node in it cannot be converted to 13.</exception>
     /// <exception cref="QuantizationAnnotationException">The quantizer's annotations are inconsistent.</exception>
     /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), or a weight is not finite.</exception>

@@ -12,6 +12,32 @@ namespace MLNet.Quantization;
 /// <see cref="QuantizationOptions.MaxCalibrationRows"/> rows, streamed) and returns a
 /// <see cref="QuantizedModelTransformer"/>. Created by <c>mlContext.Transforms.Quantize(...)</c>.
 /// </summary>
+/// <remarks>
+/// <format type="text/markdown"><![CDATA[
+/// ###  Estimator Characteristics
+/// |  |  |
+/// | -- | -- |
+/// | Does this estimator need to look at the data to train its parameters? | Yes in static mode (calibration reads up to `MaxCalibrationRows` rows); no in dynamic mode |
+/// | Input column data type | Known-sized vector of Single (float32 model inputs; Double, Int64, Int32 and Byte columns are converted), or of the model input's own element type |
+/// | Output column data type | As the model's outputs: vectors of Single for float outputs |
+/// | Required NuGet in addition to Microsoft.ML | MLNet.Quantization (brings Microsoft.ML.OnnxTransformer and Microsoft.ML.OnnxRuntime) |
+/// | Exportable to ONNX | Yes: `QuantizedModelTransformer.ExportOnnx` writes the QDQ model |
+///
+/// The fitted transformer scores with ONNX Runtime's CPU execution provider, which fuses the QDQ graph into its x86
+/// int8 kernels (QLinearConv, QLinearMatMul, QGemm, DynamicQuantizeMatMul). It saves with `mlContext.Model.Save`; the
+/// saved zip holds an ML.NET `OnnxTransformer` over the quantized model.
+///
+/// Check the figures: `QuantizedModelTransformer.QuantizationReport` says what was quantized, what stayed float and
+/// why, and carries warnings (for example dynamic mode on a model with nothing it can quantize).
+/// ]]></format>
+/// </remarks>
+/// <example>
+/// <code language="csharp">
+/// var estimator = mlContext.Transforms.Quantize(new QuantizationOptions { ModelFile = "cnn.onnx", MaxCalibrationRows = 512 });
+/// using var quantized = estimator.Fit(calibrationView);
+/// var predictions = quantized.Transform(testView);
+/// </code>
+/// </example>
 public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer>
 {
     private readonly TransformsCatalog _catalog;
@@ -25,8 +51,8 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        if ((options.ModelPath is null) == (options.ModelBytes is null))
-            throw new ArgumentException("Set exactly one of QuantizationOptions.ModelPath and QuantizationOptions.ModelBytes.", nameof(options));
+        if ((options.ModelFile is null) == (options.ModelBytes is null))
+            throw new ArgumentException("Set exactly one of QuantizationOptions.ModelFile and QuantizationOptions.ModelBytes.", nameof(options));
         if (options.MaxCalibrationRows < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxCalibrationRows must be at least 1, got {options.MaxCalibrationRows}.");
         if (options.IntraOpNumThreads is < 0)
@@ -37,13 +63,13 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             throw new ArgumentException("ActivationObserver, ReduceRange and ExcludedNodes configure the default quantizer; configure a custom Quantizer directly instead.", nameof(options));
         _catalog = catalog;
         _options = options;
-        _model = options.ModelPath is not null ? OnnxModel.Load(options.ModelPath) : OnnxModel.Load(options.ModelBytes!);
+        _model = options.ModelFile is not null ? OnnxModel.Load(options.ModelFile) : OnnxModel.Load(options.ModelBytes!);
         var graph = OnnxGraph.FromModel(_model);
         Shapes.InputShapeOverrides.Apply(graph, InputShapes);
         var modelInputs = graph.Inputs;
         var modelOutputs = graph.Outputs.Select(o => o.Name).ToArray();
-        _inputs = Select(modelInputs, options.InputColumnNames, modelInputs.Select(i => i.Name).ToArray(), "input");
-        _outputNames = options.OutputColumnNames ?? modelOutputs;
+        _inputs = Select(modelInputs, options.InputColumns, modelInputs.Select(i => i.Name).ToArray(), "input");
+        _outputNames = options.OutputColumns ?? modelOutputs;
         foreach (var name in _outputNames.Where(n => !modelOutputs.Contains(n)))
             throw new ArgumentException($"Output column '{name}' is not an output of the model; outputs: {string.Join(", ", modelOutputs)}.", nameof(options));
     }
@@ -67,8 +93,14 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
     /// Prepares the model with the quantizer, calibrates it on at most <see cref="QuantizationOptions.MaxCalibrationRows"/>
     /// rows of <paramref name="input"/> (static mode), converts it to QDQ and builds the transformer.
     /// </summary>
+    /// <param name="input">Representative rows with the model's input columns; static mode calibrates on them, dynamic mode reads only its schema.</param>
+    /// <returns>The transformer that scores the int8 model; dispose it to delete its temporary model file.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="input"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An input column is missing or has the wrong type or vector size.</exception>
     /// <exception cref="InvalidOperationException">Static mode and <paramref name="input"/> has no rows.</exception>
+    /// <exception cref="Graph.OnnxGraphException">ONNX Runtime cannot load the model, or a weight is not finite (the message names the node).</exception>
+    /// <exception cref="Calibration.CalibrationException">A calibration batch failed in ONNX Runtime (the message names the input or tensor).</exception>
+    /// <exception cref="Onnx.VersionConversion.OpsetConversionException">The model's opset is below 13 and a node cannot be converted.</exception>
     public QuantizedModelTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -135,7 +167,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
         }
     }
 
-    private IReadOnlyDictionary<string, int[]>? InputShapes => _options.InputShapes is null ? null : new Dictionary<string, int[]>(_options.InputShapes, StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, int[]>? InputShapes => _options.ShapeDictionary is null ? null : new Dictionary<string, int[]>(_options.ShapeDictionary, StringComparer.Ordinal);
 
     private Quantizer.Quantizer BuildQuantizer()
     {

@@ -3,31 +3,67 @@ using MLNet.Quantization.Observers;
 
 namespace MLNet.Quantization;
 
-/// <summary>Options of <c>mlContext.Transforms.Quantize(options)</c>.</summary>
+/// <summary>
+/// Options of <c>mlContext.Transforms.Quantize(options)</c>: which ONNX model, which columns, static or dynamic mode,
+/// and how calibration and scoring run. Names follow ML.NET's <c>OnnxOptions</c> where the concept is the same
+/// (<see cref="ModelFile"/>, <see cref="InputColumns"/>, <see cref="OutputColumns"/>, <see cref="ShapeDictionary"/>,
+/// <see cref="IntraOpNumThreads"/>).
+/// </summary>
+/// <example>
+/// Static int8 quantization of an image classifier, calibrated on 256 rows of the training view:
+/// <code language="csharp">
+/// var options = new QuantizationOptions
+/// {
+///     ModelFile = "resnet.onnx",
+///     InputColumns = ["data"],
+///     OutputColumns = ["logits"],
+///     MaxCalibrationRows = 256,
+///     Progress = new Progress&lt;CalibrationProgress&gt;(p =&gt; Console.WriteLine($"{p.Samples} rows, {p.Elapsed}")),
+/// };
+/// var model = mlContext.Transforms.Quantize(options).Fit(trainingData);
+/// Console.WriteLine(model.QuantizationReport);
+/// </code>
+/// </example>
 public sealed class QuantizationOptions
 {
-    /// <summary>Path of the float ONNX model. Set this or <see cref="ModelBytes"/>.</summary>
-    public string? ModelPath { get; set; }
+    /// <summary>Path of the float ONNX model, as <c>OnnxOptions.ModelFile</c>. Set this or <see cref="ModelBytes"/>.</summary>
+    public string? ModelFile { get; set; }
 
-    /// <summary>The float ONNX model's bytes. Set this or <see cref="ModelPath"/>.</summary>
+    /// <summary>Former name of <see cref="ModelFile"/>.</summary>
+    [Obsolete("Use ModelFile, the name OnnxOptions uses.")]
+    public string? ModelPath { get => ModelFile; set => ModelFile = value; }
+
+    /// <summary>The float ONNX model's bytes. Set this or <see cref="ModelFile"/>.</summary>
     public byte[]? ModelBytes { get; set; }
 
     /// <summary>
-    /// Input columns; as with <c>ApplyOnnxModel</c>, each column name is the name of a model input. Default: the model's
-    /// input names.
+    /// Input columns, as <c>OnnxOptions.InputColumns</c>: each column name is the name of a model input. Default: the
+    /// model's input names.
     /// </summary>
-    public string[]? InputColumnNames { get; set; }
+    public string[]? InputColumns { get; set; }
 
-    /// <summary>Output columns; each is the name of a model output. Default: the model's output names.</summary>
-    public string[]? OutputColumnNames { get; set; }
+    /// <summary>Former name of <see cref="InputColumns"/>.</summary>
+    [Obsolete("Use InputColumns, the name OnnxOptions uses.")]
+    public string[]? InputColumnNames { get => InputColumns; set => InputColumns = value; }
+
+    /// <summary>Output columns, as <c>OnnxOptions.OutputColumns</c>: each is the name of a model output. Default: the model's output names.</summary>
+    public string[]? OutputColumns { get; set; }
+
+    /// <summary>Former name of <see cref="OutputColumns"/>.</summary>
+    [Obsolete("Use OutputColumns, the name OnnxOptions uses.")]
+    public string[]? OutputColumnNames { get => OutputColumns; set => OutputColumns = value; }
 
     /// <summary>
-    /// Sizes for model inputs by name, as <c>ApplyOnnxModel</c>'s <c>shapeDictionary</c> (OnnxOptions.ShapeDictionary)
-    /// gives them, e.g. <c>{ ["x"] = [1, 3, 640, 640] }</c> for a detector with symbolic N×3×H×W: the named inputs are
-    /// declared with these shapes for shape inference, calibration and scoring. A name that is not a model input is an
-    /// error listing the inputs. Null (the default) keeps the model's shapes.
+    /// Sizes for model inputs by name, as <c>OnnxOptions.ShapeDictionary</c> gives them, e.g.
+    /// <c>{ ["x"] = [1, 3, 640, 640] }</c> for a detector with symbolic N×3×H×W: the named inputs are declared with these
+    /// shapes for shape inference, calibration and scoring. A name that is not a model input is an error listing the
+    /// inputs. Null (the default) keeps the model's shapes.
     /// </summary>
-    public IDictionary<string, int[]>? InputShapes { get; set; }
+    public IDictionary<string, int[]>? ShapeDictionary { get; set; }
+
+    /// <summary>Former name of <see cref="ShapeDictionary"/>.</summary>
+    [Obsolete("Use ShapeDictionary, the name OnnxOptions uses.")]
+    public IDictionary<string, int[]>? InputShapes { get => ShapeDictionary; set => ShapeDictionary = value; }
 
     /// <summary>Static (calibrated, the default) or dynamic quantization.</summary>
     public QuantizationMode Mode { get; set; } = QuantizationMode.Static;

@@ -98,7 +98,7 @@ public sealed class QuantizationEstimatorErrorTests
         Assert.ThrowsExactly<ArgumentException>(() => Ml.Transforms.Quantize(new QuantizationOptions()));
         Assert.ThrowsExactly<ArgumentException>(() => Ml.Transforms.Quantize(new QuantizationOptions
         {
-            ModelPath = TestPaths.Model("fmnist_cnn"),
+            ModelFile = TestPaths.Model("fmnist_cnn"),
             Quantizer = new Quantizer.X86Quantizer(),
             ReduceRange = true,
         }));

@@ -26,7 +26,7 @@ public sealed class ConcurrencyTests
         var data = TestData.Test;
         var rows = Enumerable.Range(0, 700).Select(i => new InputRow { input = data.Image(i).ToArray() }).ToList();
         var view = ml.Data.LoadFromEnumerable(rows);
-        using var transformer = ml.Transforms.Quantize(new QuantizationOptions { ModelPath = TestPaths.Model("fmnist_cnn"), MaxCalibrationRows = 256 })
+        using var transformer = ml.Transforms.Quantize(new QuantizationOptions { ModelFile = TestPaths.Model("fmnist_cnn"), MaxCalibrationRows = 256 })
             .Fit(ml.Data.LoadFromEnumerable(rows.Take(256).ToList()));
         var scored = transformer.Transform(view);
         var reference = QuantizationEstimatorErrorTests.Logits(scored);
