@@ -47,6 +47,13 @@ internal sealed class CliConsole
         return new CliConsole(stdout, terminal, plainToStdout: Console.IsOutputRedirected);
     }
 
+    /// <summary>
+    /// On a terminal, a reporter that shows each step of prepare, calibration and convert as it starts (dimmed, on
+    /// stderr), so that a large model is never silent; null otherwise, keeping redirected output free of it.
+    /// </summary>
+    public IProgress<QuantizationProgress>? StageProgress =>
+        _terminal is { } terminal ? new CallbackProgress<QuantizationProgress>(p => terminal.MarkupLine($"[grey]{Markup.Escape(p.ToString())}[/]")) : null;
+
     /// <summary>Runs <paramref name="work"/>, showing a progress bar of <paramref name="total"/> units when interactive.</summary>
     public T WithProgress<T>(string description, double total, Func<IProgress<double>, T> work)
     {
@@ -55,7 +62,7 @@ internal sealed class CliConsole
         T result = default!;
         _terminal.Progress()
             .AutoClear(true)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(context =>
             {
                 var task = context.AddTask(Markup.Escape(description), maxValue: Math.Max(total, 1));

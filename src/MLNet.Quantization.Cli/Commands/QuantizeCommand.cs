@@ -134,8 +134,8 @@ internal static class QuantizeCommand
         var model = OnnxModel.Load(s.Model);
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, s.InputShapes);
-        var prepareOptions = new PrepareOptions { InputShapes = s.InputShapes };
         var ui = CliConsole.For(stdout);
+        var prepareOptions = new PrepareOptions { InputShapes = s.InputShapes, Progress = ui.StageProgress };
         var watch = Stopwatch.StartNew();
         QuantizedModel result;
         AccuracyAwareResult? tuned = null;
@@ -158,7 +158,7 @@ internal static class QuantizeCommand
                 long total = batches.Sum(b => (long)b[0].Shape[0]);
                 ui.WithProgress("calibrating", total, progress =>
                 {
-                    prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)));
+                    prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)), totalSamples: total);
                     return 0;
                 });
             }

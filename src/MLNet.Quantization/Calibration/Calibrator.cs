@@ -34,7 +34,8 @@ internal sealed class Calibrator
     /// <summary>The most samples one run of <see cref="Run"/> fed at once (dimension 0 of the first input).</summary>
     public int LargestBatch { get; private set; }
 
-    public CalibrationProgress Run(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>Runs every batch and feeds the observers; <paramref name="totalSamples"/> (or a batch collection's count) gives progress its total.</summary>
+    public CalibrationProgress Run(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress, CancellationToken cancellationToken, long? totalSamples = null)
     {
         ArgumentNullException.ThrowIfNull(batches);
         var watch = Stopwatch.StartNew();
@@ -67,7 +68,9 @@ internal sealed class Calibrator
             int batchSamples = batch.Count > 0 && batch[0].Shape.Length > 0 ? batch[0].Shape[0] : 1;
             samples += batchSamples;
             LargestBatch = Math.Max(LargestBatch, batchSamples);
-            progress?.Report(new CalibrationProgress(batchCount, samples, watch.Elapsed));
+            if (totalSamples is null && batchCount == 1 && batches.TryGetNonEnumeratedCount(out int batchTotal))
+                totalSamples = (long)batchTotal * batchSamples; // an estimate: the last batch may be smaller
+            progress?.Report(new CalibrationProgress(batchCount, samples, watch.Elapsed) { TotalSamples = totalSamples is { } t ? Math.Max(t, samples) : null });
         }
 
         if (batchCount == 0)

@@ -48,5 +48,11 @@ public sealed class PrepareOptions
         }
     }
 
+    /// <summary>
+    /// Receives a report as each step of prepare, calibration and convert starts (for example <c>folding constants</c>),
+    /// so that long work on a large model is never silent; null (the default) for none.
+    /// </summary>
+    public IProgress<QuantizationProgress>? Progress { get; init; }
+
     private readonly int _calibrationThreads;
 }

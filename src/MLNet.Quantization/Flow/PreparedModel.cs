@@ -112,12 +112,16 @@ public sealed class PreparedModel
     /// <param name="batches">Batches of model inputs, each a list with one tensor per model input (by name), batch dimension first; a fixed-batch model (<see cref="FixedBatchSize"/>) needs exactly that many samples per batch.</param>
     /// <param name="progress">Receives a report after each batch (samples so far, elapsed time); null for none.</param>
     /// <param name="cancellationToken">Stops calibration between batches, leaving the statistics as they were.</param>
+    /// <param name="totalSamples">How many samples <paramref name="batches"/> holds, when known, so that progress carries a fraction and an ETA; null to estimate it from a batch collection's count, or leave it unknown.</param>
     /// <returns>What this call observed: batches, samples and time.</returns>
     /// <exception cref="ArgumentException">A batch does not match the model's inputs (named in the message), or there are no batches.</exception>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>
     /// <exception cref="OnnxGraphException">ONNX Runtime failed to load or run the model on a batch (the message names the model and ORT's node).</exception>
-    public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, CancellationToken cancellationToken = default)
+    public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, CancellationToken cancellationToken = default,
+        long? totalSamples = null)
     {
+        new StageReporter(_options.Progress, QuantizationStage.Calibrate).Step(
+            $"calibrating {ObservedActivations.Count} activations{(totalSamples is { } n ? $" on {n} samples" : "")}");
         var byTensor = new Dictionary<string, List<Observer>>(StringComparer.Ordinal);
         var fresh = new List<(QuantGroup Group, Observer Observer)>();
         foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Activation))
@@ -133,7 +137,7 @@ public sealed class PreparedModel
         }
 
         var calibrator = new Calibrator(_graph, byTensor, _options.CalibrationThreads);
-        var result = calibrator.Run(batches, progress, cancellationToken);
+        var result = calibrator.Run(batches, progress, cancellationToken, totalSamples);
         _largestCalibrationBatch = Math.Max(_largestCalibrationBatch, calibrator.LargestBatch);
         foreach (var (group, observer) in fresh)
             group.Observer!.Merge(observer);
@@ -159,6 +163,8 @@ public sealed class PreparedModel
     {
         if (NeedsCalibration && _calibration.Batches == 0)
             throw new InvalidOperationException("Static quantization needs calibration: call Calibrate with representative batches before Convert.");
+        var stage = new StageReporter(_options.Progress, QuantizationStage.Convert);
+        stage.Step($"computing quantization parameters ({_groups.Count} groups)");
         ComputeQParams();
 
         var graph = _graph.Clone();
@@ -173,6 +179,7 @@ public sealed class PreparedModel
             .OrderBy(e => position[e.Key.Node]).ThenBy(e => e.Key.IsInput ? 0 : 1).ThenBy(e => e.Key.Index)
             .Select(e => (e.Key.IsInput ? QuantizationEdge.Input(map[e.Key.Node], e.Key.Index) : QuantizationEdge.Output(map[e.Key.Node], e.Key.Index), e.Value))
             .ToList();
+        stage.Step($"writing QuantizeLinear/DequantizeLinear for {edges.Count} edges");
         new QdqWriter(graph).Write(edges);
         OrtFusionRules.MovePoolsBeforeFloatActivations(graph);
         var model = graph.ToModel();

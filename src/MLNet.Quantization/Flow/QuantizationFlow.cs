@@ -45,8 +45,10 @@ public static class QuantizationFlow
         ArgumentNullException.ThrowIfNull(quantizer);
         options ??= new PrepareOptions();
         long floatBytes = model.Proto.CalculateSize();
-        var graph = PrepareFloatGraph(model, options, out var batch);
+        var stage = new StageReporter(options.Progress, QuantizationStage.Prepare);
+        var graph = PrepareFloatGraph(model, options, out var batch, stage);
 
+        stage.Step("annotating");
         var annotations = Annotate(graph, quantizer);
 
         if (options.CompleteForOrtFusion)
@@ -55,6 +57,7 @@ public static class QuantizationFlow
         var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
         var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options, batch,
             dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true });
+        stage.Step($"observing weights ({prepared.ObserverCount} observers)");
         prepared.ObserveWeights();
         return prepared;
     }
@@ -67,23 +70,34 @@ public static class QuantizationFlow
     internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options) => PrepareFloatGraph(model, options, out _);
 
     /// <summary>As <see cref="PrepareFloatGraph(OnnxModel, PrepareOptions)"/>, also saying what was done about a fixed batch dimension.</summary>
-    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch)
+    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, StageReporter? stage = null)
     {
         var graph = OnnxGraph.FromModel(model);
         graph.EnsureUniqueNodeNames();
         InputShapeOverrides.Apply(graph, options.InputShapes);
+        stage?.Step($"checking ONNX Runtime loads the model ({graph.Nodes.Count} nodes)");
         Runtime.OrtBoundary.CheckLoads(graph, "check it before quantizing");
         long opset = graph.GetOpsetVersion();
         if (opset < RequiredOpset)
         {
+            stage?.Step($"converting opset {opset} to {RequiredOpset}");
             OnnxOpsetConverter.Convert(graph, RequiredOpset);
             Runtime.OrtBoundary.CheckLoadsAfterConversion(graph, opset, RequiredOpset);
         }
 
         if (options.FoldConstants)
+        {
+            stage?.Step("folding constants");
             ConstantFoldingPass.Run(graph);
+        }
+
         if (options.FoldBatchNorm)
+        {
+            stage?.Step("folding BatchNorm");
             BatchNormFoldingPass.Run(graph);
+        }
+
+        stage?.Step("checking the batch dimension");
         if (options.RelaxFixedBatch)
             (graph, batch) = FixedBatchRelaxation.Run(graph);
         else

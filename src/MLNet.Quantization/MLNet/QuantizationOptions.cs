@@ -116,6 +116,15 @@ public sealed class QuantizationOptions
     /// </summary>
     public string? TempDirectory { get; set; }
 
-    /// <summary>Receives calibration progress after each batch during <c>Fit</c>.</summary>
+    /// <summary>
+    /// Receives calibration progress after each batch during <c>Fit</c>: rows so far, and when the data view knows its
+    /// row count, the total, the fraction done and an ETA (<see cref="CalibrationProgress.EstimatedRemaining"/>).
+    /// </summary>
     public IProgress<CalibrationProgress>? Progress { get; set; }
+
+    /// <summary>
+    /// Receives a report as each step of <c>Fit</c> starts: prepare (opset conversion, folding, annotation), calibrate
+    /// and convert, so that a large model is never silent before its first calibration batch.
+    /// </summary>
+    public IProgress<QuantizationProgress>? StageProgress { get; set; }
 }
