@@ -176,6 +176,8 @@ internal static class QuantizeCommand
         if (ui.IsInteractive)
         {
             WriteSummaryTable(ui, report);
+            if (report.OutputSqnrDb is { } checkedDb)
+                ui.WriteLine(FormattableString.Invariant($"output SQNR: {checkedDb:F2} dB on {report.CheckedSamples} calibration samples"));
             foreach (var warning in report.Warnings)
                 ui.WriteLine($"warning: {warning}");
         }
@@ -293,7 +295,9 @@ internal static class QuantizeCommand
             report.NodesLeftInFloat.Select(n => new FloatNodeSummary(n.Name, n.OpType, n.Reason)).ToList(),
             report.FloatModelBytes, report.QuantizedModelBytes, Math.Round(report.CompressionRatio, 4),
             Math.Round(report.CalibrationTime.TotalSeconds, 4), report.CalibrationSamples, report.CalibrationBatchSize,
-            new BatchDimensionSummary(report.FixedBatchSize, report.BatchDimension), report.Warnings.ToList(), accuracy);
+            new BatchDimensionSummary(report.FixedBatchSize, report.BatchDimension), report.Warnings.ToList(),
+            report.OutputSqnrDb is { } db && double.IsFinite(db) ? Math.Round(db, 4) : null, report.CheckedSamples,
+            report.WorstActivations.Select(a => new ActivationSummary(a.Tensor, a.Producer, double.IsFinite(a.SqnrDb) ? Math.Round(a.SqnrDb, 4) : null)).ToList(), accuracy);
         CommonOptions.WriteJson(s.Json!, summary, SummaryJson.Default.QuantizeSummary);
     }
 }
@@ -313,7 +317,16 @@ internal sealed record QuantizeSummary(
     [property: JsonPropertyName("calibration_batch_size")] int CalibrationBatchSize,
     [property: JsonPropertyName("batch")] BatchDimensionSummary Batch,
     [property: JsonPropertyName("warnings")] List<string> Warnings,
+    [property: JsonPropertyName("output_sqnr_db")] double? OutputSqnrDb,
+    [property: JsonPropertyName("checked_samples")] long CheckedSamples,
+    [property: JsonPropertyName("worst_activations")] List<ActivationSummary> WorstActivations,
     [property: JsonPropertyName("accuracy_aware")] AccuracyAwareSummary? AccuracyAware);
+
+/// <summary>A quantization point in the JSON summary: the tensor, its producer and its SQNR in dB (null when not finite).</summary>
+internal sealed record ActivationSummary(
+    [property: JsonPropertyName("tensor")] string Tensor,
+    [property: JsonPropertyName("producer")] string Producer,
+    [property: JsonPropertyName("sqnr_db")] double? SqnrDb);
 
 /// <summary>The model's batch dimension in the JSON summary: the size it requires (null: any) and what was done about it.</summary>
 internal sealed record BatchDimensionSummary(

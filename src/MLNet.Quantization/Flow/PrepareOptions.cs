@@ -54,5 +54,18 @@ public sealed class PrepareOptions
     /// </summary>
     public IProgress<QuantizationProgress>? Progress { get; init; }
 
+    /// <summary>
+    /// After convert, float and int8 run side by side on this many of the first calibration samples (default 32; whole
+    /// batches are kept, at most 256 MB), and <see cref="QuantizationReport.OutputSqnrDb"/> says how close the outputs
+    /// are. 0 turns the check off. Dynamic mode has no calibration samples and checks only the weights.
+    /// </summary>
+    public int QualityCheckSamples { get; init; } = 32;
+
+    /// <summary>Below this output SQNR (dB, default 15) the report warns and names the worst quantization points.</summary>
+    public double OutputSqnrWarningDb { get; init; } = 15;
+
+    /// <summary>A quantized weight below this SQNR (dB, default 20) is named in a warning; per-channel int8 weights normally reach 35–45 dB.</summary>
+    public double WeightSqnrWarningDb { get; init; } = 20;
+
     private readonly int _calibrationThreads;
 }

@@ -24,12 +24,14 @@ public sealed class PreparedModel
     private CalibrationProgress _calibration;
     private int _largestCalibrationBatch;
     private readonly bool _dynamicRequested;
+    private CheckSampleBuffer _checkSamples;
 
     internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, PrepareOptions options,
         Shapes.BatchOutcome? batch = null, bool dynamicRequested = false)
     {
         _dynamicRequested = dynamicRequested;
         _options = options;
+        _checkSamples = NewCheckBuffer();
         _batch = batch ?? Shapes.BatchOutcome.AlreadySymbolic;
         _graph = graph;
         _annotations = annotations;
@@ -137,7 +139,10 @@ public sealed class PreparedModel
         }
 
         var calibrator = new Calibrator(_graph, byTensor, _options.CalibrationThreads);
-        var result = calibrator.Run(batches, progress, cancellationToken, totalSamples);
+        var kept = _checkSamples.Samples > 0 ? null : NewCheckBuffer();
+        var result = calibrator.Run(kept is null ? batches : batches.Select(b => { kept.Offer(Copy(b)); return b; }), progress, cancellationToken, totalSamples);
+        if (kept is not null)
+            _checkSamples = kept;
         _largestCalibrationBatch = Math.Max(_largestCalibrationBatch, calibrator.LargestBatch);
         foreach (var (group, observer) in fresh)
             group.Observer!.Merge(observer);
@@ -184,8 +189,16 @@ public sealed class PreparedModel
         OrtFusionRules.MovePoolsBeforeFloatActivations(graph);
         var model = graph.ToModel();
         FloatReferenceMetadata.Write(model, _options);
-        return new QuantizedModel(model, BuildReport(model));
+        stage.Step(_checkSamples.Samples > 0 ? $"checking int8 against float on {_checkSamples.Samples} calibration samples" : "checking the quantized weights");
+        var quality = QualityCheck.Run(_graph, graph, _checkSamples.Batches, _options);
+        return new QuantizedModel(model, BuildReport(model, quality));
     }
+
+    private CheckSampleBuffer NewCheckBuffer() => new(_options.QualityCheckSamples, 256L << 20);
+
+    /// <summary>A copy of a batch, so that a producer reusing its arrays cannot change kept samples.</summary>
+    private static IReadOnlyList<NamedTensor> Copy(IReadOnlyList<NamedTensor> batch) =>
+        batch.Select(t => t.Floats is not null ? NamedTensor.FromFloats(t.Name, t.Floats.ToArray(), t.Shape.ToArray()) : NamedTensor.FromInt64(t.Name, t.Int64s!.ToArray(), t.Shape.ToArray())).ToList();
 
     private void ComputeQParams()
     {
@@ -282,7 +295,7 @@ public sealed class PreparedModel
     private string Readers(IEnumerable<string> tensors) =>
         string.Join(", ", tensors.SelectMany(t => _graph.GetConsumers(t)).Select(c => $"'{c.Node.Name}'").Distinct());
 
-    private QuantizationReport BuildReport(Onnx.OnnxModel model)
+    private QuantizationReport BuildReport(Onnx.OnnxModel model, QualityFigures quality)
     {
         var quantized = new Dictionary<string, int>(StringComparer.Ordinal);
         var quantizedNodes = new HashSet<OnnxNode>(ReferenceEqualityComparer.Instance);
@@ -297,6 +310,6 @@ public sealed class PreparedModel
             leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
         bool dynamic = _dynamicRequested || _groups.Any(g => g.Kind == QuantGroupKind.Dynamic);
         return new QuantizationReport(dynamic ? "dynamic" : "static", quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,
-            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), ReportWarnings.For(dynamic, quantized, _graph));
+            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings], quality);
     }
 }

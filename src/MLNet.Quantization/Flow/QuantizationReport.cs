@@ -15,9 +15,14 @@ internal sealed record BatchSummary(int? FixedBatchSize, string Note, int Larges
 public sealed class QuantizationReport
 {
     internal QuantizationReport(string mode, IReadOnlyDictionary<string, int> quantized, IReadOnlyList<FloatNode> leftInFloat, long floatBytes, long quantizedBytes, TimeSpan calibrationTime, long calibrationSamples,
-        BatchSummary? batch = null, IReadOnlyList<string>? warnings = null)
+        BatchSummary? batch = null, IReadOnlyList<string>? warnings = null, QualityFigures? quality = null)
     {
         Warnings = warnings ?? [];
+        quality ??= QualityFigures.None;
+        OutputSqnrDb = quality.OutputSqnrDb;
+        CheckedSamples = quality.Samples;
+        WorstActivations = quality.WorstActivations;
+        WeakWeights = quality.WeakWeights;
         FixedBatchSize = batch?.FixedBatchSize;
         BatchDimension = batch?.Note ?? "";
         CalibrationBatchSize = batch?.LargestCalibrationBatch ?? 0;
@@ -38,6 +43,23 @@ public sealed class QuantizationReport
     /// can quantize. The CLI prints them as <c>warning:</c> lines on stderr. Empty when all is well.
     /// </summary>
     public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>
+    /// The lowest SQNR over the model's float outputs, int8 (as ONNX Runtime runs it) against float, in dB, measured on
+    /// <see cref="CheckedSamples"/> of the calibration samples after convert; null when nothing was checked (dynamic
+    /// mode, or <see cref="PrepareOptions.QualityCheckSamples"/> = 0). Above 30 dB the outputs agree closely; below
+    /// <see cref="PrepareOptions.OutputSqnrWarningDb"/> (15 dB) a warning names the worst quantization points.
+    /// </summary>
+    public double? OutputSqnrDb { get; }
+
+    /// <summary>Calibration samples float and int8 were compared on after convert (0 when not checked).</summary>
+    public long CheckedSamples { get; }
+
+    /// <summary>The activation quantization points with the lowest SQNR in that check, worst first (at most five).</summary>
+    public IReadOnlyList<Diagnostics.ActivationSqnr> WorstActivations { get; }
+
+    /// <summary>Quantized weights whose SQNR is below <see cref="PrepareOptions.WeightSqnrWarningDb"/>, worst first; each is also in <see cref="Warnings"/>.</summary>
+    public IReadOnlyList<Diagnostics.WeightSqnr> WeakWeights { get; }
 
     /// <summary>Quantized compute nodes (those with a quantized weight or activation input), counted by op type.</summary>
     public IReadOnlyDictionary<string, int> QuantizedNodesByOpType { get; }
@@ -87,6 +109,8 @@ public sealed class QuantizationReport
         sb.AppendLine($"batch: {(FixedBatchSize is { } b ? $"fixed at {b}" : "any size")}{(BatchDimension.Length > 0 ? $" ({BatchDimension})" : "")}");
         if (CalibrationSamples > 0)
             sb.AppendLine($"calibration: {CalibrationSamples} samples in {CalibrationTime.TotalSeconds:F2} s, up to {CalibrationBatchSize} per run");
+        if (OutputSqnrDb is { } db)
+            sb.AppendLine(FormattableString.Invariant($"output SQNR: {db:F2} dB, int8 against float on {CheckedSamples} calibration samples{(WorstActivations.Count > 0 ? $" (worst activation '{WorstActivations[0].Tensor}' {WorstActivations[0].SqnrDb:F2} dB)" : "")}"));
         foreach (var warning in Warnings)
             sb.AppendLine($"warning: {warning}");
         return sb.ToString().TrimEnd();
