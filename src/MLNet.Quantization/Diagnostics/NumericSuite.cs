@@ -23,13 +23,13 @@ public static class NumericSuite
     /// <param name="floatModel">The float model (as given to the quantizer).</param>
     /// <param name="quantizedModel">A QDQ model, from this library or another tool.</param>
     /// <param name="batches">Samples for the float model's inputs, batch dimension first; streamed.</param>
-    /// <param name="cancellationToken">Cancels between batches.</param>
+    /// <param name="cancellationToken">Cancels, also inside a running ONNX Runtime inference.</param>
     /// <exception cref="ArgumentException">A batch does not match the model inputs, or there are no batches.</exception>
     public static SqnrReport Compare(OnnxModel floatModel, OnnxModel quantizedModel, IEnumerable<IReadOnlyList<NamedTensor>> batches, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(floatModel);
         ArgumentNullException.ThrowIfNull(quantizedModel);
-        return Compare(FloatReference.Resolve(floatModel, quantizedModel), OnnxGraph.FromModel(quantizedModel), batches, cancellationToken);
+        return Compare(FloatReference.Resolve(floatModel, quantizedModel, cancellationToken), OnnxGraph.FromModel(quantizedModel), batches, cancellationToken);
     }
 
     /// <summary>Compares the result of <see cref="PreparedModel.Convert"/> with the prepared float graph it was made from.</summary>

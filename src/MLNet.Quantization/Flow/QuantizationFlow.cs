@@ -8,7 +8,7 @@ using MLNet.Quantization.Shapes;
 namespace MLNet.Quantization;
 
 /// <summary>
-/// The PT2E-style entry points: <see cref="Prepare(OnnxModel, Quantizer.Quantizer, PrepareOptions?)"/> (fold constants
+/// The PT2E-style entry points: <see cref="Prepare(OnnxModel, Quantizer.Quantizer, PrepareOptions?, CancellationToken)"/> (fold constants
 /// and BatchNorm, annotate, insert observers), then <see cref="PreparedModel.Calibrate"/> and
 /// <see cref="PreparedModel.Convert"/>.
 /// </summary>
@@ -20,15 +20,17 @@ public static class QuantizationFlow
     /// <summary>Prepares a model for quantization with <paramref name="quantizer"/>; the model itself is not changed.</summary>
     /// <exception cref="OpsetConversionException">The model's opset is below 13 and a node in it cannot be converted to 13.</exception>
     /// <exception cref="QuantizationAnnotationException">The quantizer's annotations are inconsistent.</exception>
-    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), or a weight is not finite.</exception>
+    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), a weight is not finite, or constant folding would make a tensor over <see cref="PrepareOptions.MaxFoldedTensorBytes"/> (named in the message).</exception>
     /// <exception cref="ArgumentException"><see cref="PrepareOptions.InputShapes"/> names an input the model does not have (the message lists them) or contradicts its shape.</exception>
-    public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null)
+    /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>, also while ONNX Runtime runs the model (constant folding, the batch-dimension check).</exception>
+    public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(quantizer);
         options ??= new PrepareOptions();
         long floatBytes = model.Proto.CalculateSize();
-        var graph = PrepareFloatGraph(model, options, out var batch);
+        var graph = PrepareFloatGraph(model, options, out var batch, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
 
         var annotations = Annotate(graph, quantizer);
 
@@ -49,8 +51,9 @@ public static class QuantizationFlow
     internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options) => PrepareFloatGraph(model, options, out _);
 
     /// <summary>As <see cref="PrepareFloatGraph(OnnxModel, PrepareOptions)"/>, also saying what was done about a fixed batch dimension.</summary>
-    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch)
+    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var graph = OnnxGraph.FromModel(model);
         graph.EnsureUniqueNodeNames();
         InputShapeOverrides.Apply(graph, options.InputShapes);
@@ -63,14 +66,28 @@ public static class QuantizationFlow
         }
 
         if (options.FoldConstants)
-            ConstantFoldingPass.Run(graph);
+            FoldConstants(graph, options, cancellationToken);
         if (options.FoldBatchNorm)
             BatchNormFoldingPass.Run(graph);
         if (options.RelaxFixedBatch)
-            (graph, batch) = FixedBatchRelaxation.Run(graph);
+            (graph, batch) = FixedBatchRelaxation.Run(graph, cancellationToken);
         else
             batch = FixedBatchRelaxation.Describe(graph);
         return graph;
+    }
+
+    /// <summary>
+    /// Folds constants within the limits. A node left unfolded for its work stays and runs at inference; one left for
+    /// the size of its output is refused, since ONNX Runtime would have to make that tensor too, on every run.
+    /// </summary>
+    private static void FoldConstants(OnnxGraph graph, PrepareOptions options, CancellationToken cancellationToken)
+    {
+        var outcome = ConstantFoldingPass.Run(graph, FoldingLimits.For(graph, options.MaxFoldedTensorBytes), cancellationToken);
+        if (outcome.Unfolded.FirstOrDefault(u => u.OverSize) is { } big)
+        {
+            throw new OnnxGraphException(
+                $"Model '{Runtime.OrtBoundary.ModelName(graph)}': node '{big.Node.Name}' ({big.Node.OpType}) computes a constant from constants, and {big.Reason}; ONNX Runtime would have to make it too. If the model is meant to, raise the limit (PrepareOptions.MaxFoldedTensorBytes, CLI --max-folded-bytes).");
+        }
     }
 
     private static QuantizationAnnotations Annotate(OnnxGraph graph, Quantizer.Quantizer quantizer)

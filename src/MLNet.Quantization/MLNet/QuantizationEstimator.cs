@@ -73,7 +73,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         _ = _inputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList(); // the columns, checked before the slow prepare
-        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), new PrepareOptions { InputShapes = InputShapes });
+        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), new PrepareOptions { InputShapes = InputShapes, MaxFoldedTensorBytes = _options.MaxFoldedTensorBytes }, _options.CancellationToken);
         // the prepared graph's inputs: a fixed batch made symbolic there scores (and calibrates) many rows per run
         var preparedInputs = prepared.Graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var scoringInputs = _inputs.Select(i => preparedInputs[i.Name]).ToList();
@@ -87,7 +87,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             }
 
             int batch = prepared.FixedBatchSize ?? (bindings.Any(b => b.RowSize < 0) ? 1 : _options.BatchSize);
-            prepared.Calibrate(CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null), _options.Progress);
+            prepared.Calibrate(CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null), _options.Progress, _options.CancellationToken);
         }
 
         var quantized = prepared.Convert();
