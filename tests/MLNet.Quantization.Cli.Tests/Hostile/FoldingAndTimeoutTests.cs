@@ -36,6 +36,15 @@ public sealed class FoldingAndTimeoutTests
 
     private string Output => Path.Combine(_dir, "out.onnx");
 
+    /// <summary>Runs the tool in the test folder and logs its exit, peak memory and time (the figures the README quotes).</summary>
+    private ChildRun Run(TimeSpan deadline, params string[] args)
+    {
+        var watch = Stopwatch.StartNew();
+        var run = ChildCli.Run(deadline, _dir, args);
+        Console.WriteLine($"{Path.GetFileName(args.SkipWhile(a => a is not ("--model" or "--float")).Skip(1).FirstOrDefault())}: {run}, {watch.Elapsed.TotalSeconds:F1} s");
+        return run;
+    }
+
     private void AssertNothingWritten(string label)
     {
         Assert.IsFalse(File.Exists(Output), label + ": no output file");
@@ -46,7 +55,7 @@ public sealed class FoldingAndTimeoutTests
     public void TheDoublingBombIsRefusedNamingTheNodeWithinBoundedMemory()
     {
         // 20 doublings of a [4, 1024] constant would be 16 GiB; the issue's 1.07 GB variant took 2.1 GB of RSS
-        var run = ChildCli.Run(TimeSpan.FromSeconds(60), _dir, "quantize", "--mode", "dynamic", "--model", Write("bomb.onnx", HostileModels.DoublingBomb(20)), "--output", Output);
+        var run = Run(TimeSpan.FromSeconds(60), "quantize", "--mode", "dynamic", "--model", Write("bomb.onnx", HostileModels.DoublingBomb(20)), "--output", Output);
         HostileAssert.IsBadInput(run, "node 'double_13' (Concat)", 800, "doubling bomb");
         StringAssert.Contains(run.Err, "--max-folded-bytes");
         AssertNothingWritten("doubling bomb");
@@ -55,7 +64,7 @@ public sealed class FoldingAndTimeoutTests
     [TestMethod]
     public void A16GiBConstantOfShapeIsRefusedWithoutAllocatingIt()
     {
-        var run = ChildCli.Run(TimeSpan.FromSeconds(60), _dir, "quantize", "--mode", "dynamic", "--model", Write("huge.onnx", HostileModels.HugeConstantOfShape(65536, 65536)), "--output", Output);
+        var run = Run(TimeSpan.FromSeconds(60), "quantize", "--mode", "dynamic", "--model", Write("huge.onnx", HostileModels.HugeConstantOfShape(65536, 65536)), "--output", Output);
         HostileAssert.IsBadInput(run, "would take 16 GiB", 800, "16 GiB ConstantOfShape");
         AssertNothingWritten("16 GiB ConstantOfShape");
     }
@@ -65,7 +74,7 @@ public sealed class FoldingAndTimeoutTests
     {
         // 300-odd bytes; each 6144² input is 144 MiB, over the default limit, so nothing is multiplied
         var watch = Stopwatch.StartNew();
-        var run = ChildCli.Run(TimeSpan.FromSeconds(60), _dir, "quantize", "--mode", "dynamic", "--model", Write("mm.onnx", HostileModels.ConstantMatMuls(6144)), "--output", Output);
+        var run = Run(TimeSpan.FromSeconds(60), "quantize", "--mode", "dynamic", "--model", Write("mm.onnx", HostileModels.ConstantMatMuls(6144)), "--output", Output);
         HostileAssert.IsBadInput(run, "(ConstantOfShape)", 800, "6144² MatMuls");
         Assert.IsLessThan(30.0, watch.Elapsed.TotalSeconds, run.ToString());
         AssertNothingWritten("6144² MatMuls");
@@ -76,7 +85,7 @@ public sealed class FoldingAndTimeoutTests
     {
         // 2048³ multiply-adds each: not folded, so they stay in the graph (ORT computes them when it loads it)
         var watch = Stopwatch.StartNew();
-        var run = ChildCli.Run(TimeSpan.FromSeconds(90), _dir, "quantize", "--model", Write("mm.onnx", HostileModels.ConstantMatMuls(2048)), "--output", Output, "--calibration-data", Data());
+        var run = Run(TimeSpan.FromSeconds(90), "quantize", "--model", Write("mm.onnx", HostileModels.ConstantMatMuls(2048)), "--output", Output, "--calibration-data", Data());
         Assert.AreEqual(0, run.Code, run.ToString());
         Assert.IsLessThan(30.0, watch.Elapsed.TotalSeconds, run.ToString());
         var graph = Graph.OnnxGraph.Load(Output);
@@ -88,7 +97,7 @@ public sealed class FoldingAndTimeoutTests
     public void TimeoutStopsALoopThatRunsForeverInCalibration()
     {
         var watch = Stopwatch.StartNew();
-        var run = ChildCli.Run(TimeSpan.FromSeconds(60), _dir, "quantize", "--model", Write("loop.onnx", HostileModels.HugeLoop(1L << 62, constantState: false)), "--output", Output,
+        var run = Run(TimeSpan.FromSeconds(60), "quantize", "--model", Write("loop.onnx", HostileModels.HugeLoop(1L << 62, constantState: false)), "--output", Output,
             "--calibration-data", Data(), "--timeout", "3");
         HostileAssert.IsBadInput(run, "--timeout: timed out after 3 s", 800, "2^62-trip Loop");
         Assert.IsLessThan(15.0, watch.Elapsed.TotalSeconds, run.ToString());
@@ -102,7 +111,7 @@ public sealed class FoldingAndTimeoutTests
         var (code, _, err) = CliTestFiles.Run("quantize", "--mode", "dynamic", "--model", model, "--output", Output);
         Assert.AreEqual(0, code, "dynamic mode never runs the model: " + err);
         var watch = Stopwatch.StartNew();
-        var run = ChildCli.Run(TimeSpan.FromSeconds(60), _dir, "compare", "--float", model, "--quantized", Output, "--data", Data(), "--timeout", "2");
+        var run = Run(TimeSpan.FromSeconds(60), "compare", "--float", model, "--quantized", Output, "--data", Data(), "--timeout", "2");
         HostileAssert.IsBadInput(run, "--timeout: timed out after 2 s", 800, "compare on a 2^62-trip Loop");
         Assert.IsLessThan(15.0, watch.Elapsed.TotalSeconds, run.ToString());
         HostileAssert.NoTempFiles(_dir, "compare");
