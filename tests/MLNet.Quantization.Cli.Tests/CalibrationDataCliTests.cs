@@ -6,8 +6,8 @@ using MLNet.Quantization.Cli;
 namespace MLNet.Quantization.Cli.Tests;
 
 /// <summary>
-/// Calibration data problems through <c>mlnet-quantize quantize</c>: NaN/Inf values and all-zero data are handled
-/// (exit 0), fewer samples than <c>--calibration-samples</c> uses what there is, and an all-NaN, empty, wrongly typed,
+/// Calibration data problems through <c>mlnet-quantize quantize</c>: all-zero data is handled (exit 0), fewer samples
+/// than <c>--calibration-samples</c> uses what there is, and NaN/Inf values (named by input and share), an empty, wrongly typed,
 /// wrongly sized or wrongly named data file exits 2 with one <c>error:</c> line and no output file.
 /// </summary>
 [TestClass]
@@ -62,23 +62,23 @@ public sealed class CalibrationDataCliTests
     }
 
     [TestMethod]
-    public void SamplesWithNaNOrInfinityAreIgnoredByTheObservers()
+    public void SamplesWithNaNOrInfinityExitTwoNamingTheInputAndTheShare()
     {
-        // Samples 0 and 5 hold NaN and ±Inf, which propagate through the convolutions: their activations are ignored,
-        // and the six clean samples calibrate the model.
+        // samples 0 and 5 hold NaN and ±Inf; with --batch-size 4, sample 5 is in batch 2 (the first batch fails first)
         var random = new Random(1);
         var data = Samples(8, i => i / 784 is 0 or 5 && i % 7 == 0 ? (i % 3 == 0 ? float.NaN : i % 3 == 1 ? float.PositiveInfinity : float.NegativeInfinity) : (float)random.NextDouble());
-        var (code, err, summary) = Quantize(Npy("nan.npy", data, 8, 1, 28, 28));
-        Assert.AreEqual(0, code, err);
-        Assert.AreEqual(8, summary!.Value.GetProperty("calibration_samples").GetInt32());
+        var (code, err, _) = Quantize(Npy("nan.npy", data, 8, 1, 28, 28), "--batch-size", "4");
+        Assert.AreEqual(2, code, err);
+        AssertOneErrorLine(err, "non-finite value(s) (NaN or ±Inf) of 3136 (3.6 %) in batch 1");
+        StringAssert.Contains(err, "calibration input '");
     }
 
     [TestMethod]
-    public void DataWithNoFiniteActivationExitsTwoNamingTheTensor()
+    public void AllNaNDataExitsTwoNamingTheInput()
     {
         var (code, err, _) = Quantize(Npy("allnan.npy", Samples(4, _ => float.NaN), 4, 1, 28, 28));
         Assert.AreEqual(2, code, err);
-        AssertOneErrorLine(err, "no finite value");
+        AssertOneErrorLine(err, "(100.0 %) in batch 1");
     }
 
     [TestMethod]

@@ -20,7 +20,8 @@ internal static class CompareCommand
         var samples = new Option<int>("--samples") { Description = "Use the first N samples.", DefaultValueFactory = _ => 512 };
         var json = new Option<string?>("--json") { Description = "Also write the numbers as JSON." };
         var plot = new Option<string?>("--plot") { Description = "Write a PNG bar chart of the per-layer activation SQNR." };
-        var command = new Command("compare", "Numeric suite: SQNR of weights, activations and outputs, float against quantized.") { floatModel, quantizedModel, data, samples, json, plot };
+        var timeout = TimeoutOption.Create();
+        var command = new Command("compare", "Numeric suite: SQNR of weights, activations and outputs, float against quantized.") { floatModel, quantizedModel, data, samples, json, plot, timeout };
         command.SetAction(parse =>
         {
             OutputPath.Check(parse.GetValue(json), "--json");
@@ -35,7 +36,7 @@ internal static class CompareCommand
             if (!OnnxGraph.FromModel(quantizedOnnx).Nodes.Any(node => node.OpType is "QuantizeLinear" or "DequantizeLinear" or "DynamicQuantizeLinear" or "DynamicQuantizeMatMul"))
                 throw new CliException($"--quantized: '{quantizedPath}' has no QuantizeLinear/DequantizeLinear nodes; it is not a QDQ model");
             var batches = ModelInputs.Batches(OnnxGraph.FromModel(floatOnnx), parse.GetValue(data)!, n);
-            var report = NumericSuite.Compare(floatOnnx, quantizedOnnx, batches);
+            var report = TimeoutOption.Run(parse.GetValue(timeout), token => NumericSuite.Compare(floatOnnx, quantizedOnnx, batches, token));
 
             stdout.WriteLine($"compared {quantizedPath} with {floatPath} on {report.Samples} samples");
             stdout.WriteLine(report.ToString());

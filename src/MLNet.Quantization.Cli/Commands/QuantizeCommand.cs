@@ -52,10 +52,14 @@ internal static class QuantizeCommand
         var evalLabels = new Option<string?>("--eval-labels") { Description = "Accuracy-aware mode: evaluation labels." };
         var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 
+        var timeout = TimeoutOption.Create();
+        var maxFolded = ByteSizeOption.Create("--max-folded-bytes",
+            "The most bytes one tensor made by constant folding may take (e.g. 512M, 2G); default: the larger of 64 MiB and 4× the model's weights.");
+
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
             model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, exclude, json,
-            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes,
+            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded,
         };
         command.SetAction(parse =>
         {
@@ -64,7 +68,8 @@ internal static class QuantizeCommand
                 parse.GetValue(observer)!, parse.GetValue(perChannel) == "true", parse.GetValue(reduceRange), parse.GetValue(exclude), parse.GetValue(json),
                 parse.GetValue(trainData), parse.GetValue(trainLabels), parse.GetValue(epochs), parse.GetValue(learningRate),
                 QuantizeNarrowConvs: parse.GetValue(narrowConvs) == "int8", BatchSize: parse.GetValue(batchSize),
-                InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)));
+                InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)), TimeoutSeconds: parse.GetValue(timeout),
+                MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"));
             if (options.Mode == "qat")
             {
                 var missing = new[] { ("--train-data", options.TrainData is null), ("--train-labels", options.TrainLabels is null), ("--epochs", options.Epochs is null), ("--learning-rate", options.LearningRate is null) }
@@ -86,7 +91,7 @@ internal static class QuantizeCommand
     internal sealed record Settings(
         string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
         string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
-        int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null);
+        int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, double? TimeoutSeconds = null, long? MaxFoldedBytes = null);
 
     /// <summary>Calibration samples per ONNX Runtime run unless <c>--batch-size</c> says otherwise.</summary>
     public const int DefaultBatchSize = 64;
@@ -135,37 +140,9 @@ internal static class QuantizeCommand
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, s.InputShapes);
         var ui = CliConsole.For(stdout);
-        var prepareOptions = new PrepareOptions { InputShapes = s.InputShapes, Progress = ui.StageProgress };
+        var prepareOptions = new PrepareOptions { InputShapes = s.InputShapes, MaxFoldedTensorBytes = s.MaxFoldedBytes, Progress = ui.StageProgress };
         var watch = Stopwatch.StartNew();
-        QuantizedModel result;
-        AccuracyAwareResult? tuned = null;
-        if (target is not null)
-        {
-            tuned = RunAccuracyAware(s, target, dynamic, model, graph, prepareOptions, ui);
-            result = tuned.Model;
-        }
-        else if (s.Mode == "qat")
-        {
-            result = QatQuantize.Run(model, BuildQuantizer(s, dynamic, graph), s, stdout);
-        }
-        else
-        {
-            var prepared = QuantizationFlow.Prepare(model, BuildQuantizer(s, dynamic, graph), prepareOptions);
-            if (prepared.NeedsCalibration)
-            {
-                int batch = CalibrationBatchSize(s, prepared.FixedBatchSize, ui);
-                var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples, batch, exact: prepared.FixedBatchSize is not null);
-                long total = batches.Sum(b => (long)b[0].Shape[0]);
-                ui.WithProgress("calibrating", total, progress =>
-                {
-                    prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)), totalSamples: total);
-                    return 0;
-                });
-            }
-
-            result = prepared.Convert();
-        }
-
+        var (result, tuned) = TimeoutOption.Run(s.TimeoutSeconds, token => Quantize(s, target, dynamic, model, graph, prepareOptions, ui, stdout, token));
         result.Save(s.Output);
         watch.Stop();
 
@@ -189,6 +166,35 @@ internal static class QuantizeCommand
         return 0;
     }
 
+    /// <summary>Prepares, calibrates and converts as the settings say; cancelled through <paramref name="token"/> (<c>--timeout</c>).</summary>
+    private static (QuantizedModel Result, AccuracyAwareResult? Tuned) Quantize(Settings s, AccuracyTargetSettings? target, bool dynamic, OnnxModel model, OnnxGraph graph,
+        PrepareOptions prepareOptions, CliConsole ui, TextWriter stdout, CancellationToken token)
+    {
+        if (target is not null)
+        {
+            var tuned = RunAccuracyAware(s, target, dynamic, model, graph, prepareOptions, ui, token);
+            return (tuned.Model, tuned);
+        }
+
+        if (s.Mode == "qat")
+            return (QatQuantize.Run(model, BuildQuantizer(s, dynamic, graph), s, stdout), null);
+
+        var prepared = QuantizationFlow.Prepare(model, BuildQuantizer(s, dynamic, graph), prepareOptions, token);
+        if (prepared.NeedsCalibration)
+        {
+            int batch = CalibrationBatchSize(s, prepared.FixedBatchSize, ui);
+            var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples, batch, exact: prepared.FixedBatchSize is not null);
+            long total = batches.Sum(b => (long)b[0].Shape[0]);
+            ui.WithProgress("calibrating", total, progress =>
+            {
+                prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)), token, totalSamples: total);
+                return 0;
+            });
+        }
+
+        return (prepared.Convert(), null);
+    }
+
     private static void WriteSummaryTable(CliConsole ui, QuantizationReport report)
     {
         var rows = report.QuantizedNodesByOpType.OrderBy(k => k.Key, StringComparer.Ordinal)
@@ -200,21 +206,22 @@ internal static class QuantizeCommand
     }
 
     /// <summary>Accuracy-aware mode: layers back to float, most harmful first, until top-1 drops by at most the target.</summary>
-    private static AccuracyAwareResult RunAccuracyAware(Settings s, AccuracyTargetSettings target, bool dynamic, OnnxModel model, OnnxGraph graph, PrepareOptions prepareOptions, CliConsole ui)
+    private static AccuracyAwareResult RunAccuracyAware(Settings s, AccuracyTargetSettings target, bool dynamic, OnnxModel model, OnnxGraph graph, PrepareOptions prepareOptions, CliConsole ui,
+        CancellationToken token)
     {
         var evaluation = LabelledData.Read(graph, target.EvalData, target.EvalLabels, "--eval-data", "--eval-labels");
         List<IReadOnlyList<NamedTensor>> calibration = [];
         if (!dynamic)
         {
             // every trial prepares the same float graph, so its batch dimension is known before the first one
-            var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome);
+            var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome, token);
             calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
         }
 
         var tuner = new AccuracyAwareQuantizer(() => BuildQuantizer(s, dynamic, graph), prepareOptions);
         try
         {
-            return tuner.Run(model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop, LayerOpTypes = target.LayerTypes });
+            return tuner.Run(model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop, LayerOpTypes = target.LayerTypes }, token);
         }
         catch (AccuracyTargetNotMetException e)
         {

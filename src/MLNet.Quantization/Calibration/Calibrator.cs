@@ -42,19 +42,21 @@ internal sealed class Calibrator
         var inputs = _graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var fetched = _observers.Keys.Where(t => !inputs.ContainsKey(t)).ToArray();
         string modelName = Runtime.OrtBoundary.ModelName(_graph);
+        cancellationToken.ThrowIfCancellationRequested();
         using var session = InstrumentedSession.Create(_graph, fetched, GraphOptimizationLevel.ORT_ENABLE_ALL, _threads, modelName, "calibrate it", allowSpinning: false);
-        using var runOptions = new RunOptions();
+        using var run = new Runtime.CancellableRunOptions(cancellationToken);
         int batchCount = 0;
         long samples = 0;
         foreach (var batch in batches)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var feeds = Validate(batch, inputs);
+            FiniteInputCheck.Require(feeds, batchCount + 1);
             var inputValues = feeds.Select(ToOrtValue).ToArray();
             try
             {
                 using var results = fetched.Length > 0
-                    ? Runtime.OrtBoundary.Run(() => session.Run(runOptions, feeds.Select(f => f.Name).ToArray(), inputValues, fetched), modelName, $"calibrate it (batch {batchCount + 1})")
+                    ? Runtime.OrtBoundary.Run(() => session.Run(run.Options, feeds.Select(f => f.Name).ToArray(), inputValues, fetched), modelName, $"calibrate it (batch {batchCount + 1})", cancellationToken)
                     : null;
                 ObserveAll(ObservedTensors(feeds, fetched, results), cancellationToken);
             }

@@ -70,7 +70,7 @@ public sealed class AccuracyAwareQuantizer
         {
             if (floatRunner.SampleSize != evaluation.SampleSize)
                 throw new ArgumentException($"Evaluation samples have {evaluation.SampleSize} values each, but the model input takes {floatRunner.SampleSize}.", nameof(evaluation));
-            floatOutputs = floatRunner.Run(evaluation.Samples, evaluation.Labels.Count);
+            floatOutputs = floatRunner.Run(evaluation.Samples, evaluation.Labels.Count, cancellationToken: cancellationToken);
         }
 
         double floatMetric = options.Metric(floatOutputs, evaluation.Labels);
@@ -131,7 +131,7 @@ public sealed class AccuracyAwareQuantizer
             var quantizer = owner._createQuantizer() ?? throw new InvalidOperationException("The quantizer factory returned null.");
             foreach (var name in inFloat)
                 quantizer.SetNodeName(name, null);
-            var prepared = QuantizationFlow.Prepare(model, quantizer, owner._prepareOptions);
+            var prepared = QuantizationFlow.Prepare(model, quantizer, owner._prepareOptions, cancellationToken);
             if (prepared.NeedsCalibration)
                 prepared.Calibrate(calibration, cancellationToken: cancellationToken);
             var quantized = prepared.Convert();

@@ -53,6 +53,7 @@ internal sealed class ActivationComparison
         using var floatSession = InstrumentedSession.Create(_reference, floatFetches, GraphOptimizationLevel.ORT_ENABLE_ALL);
         using var qdqSession = InstrumentedSession.Create(_quantized, _points.Select(p => p.Dequantized), GraphOptimizationLevel.ORT_DISABLE_ALL);
         using var deployed = InstrumentedSession.Create(_quantized, [], GraphOptimizationLevel.ORT_ENABLE_ALL, purpose: "score it as deployed");
+        using var run = new Runtime.CancellableRunOptions(cancellationToken);
         long samples = 0;
         foreach (var batch in batches)
         {
@@ -61,7 +62,7 @@ internal sealed class ActivationComparison
             var floats = new Dictionary<string, float[]>(StringComparer.Ordinal);
             foreach (var t in batch.Where(t => t.Floats is not null))
                 floats[t.Name] = t.Floats!;
-            using (var results = floatSession.Run(feeds, floatFetches.Concat(outputs).Distinct(StringComparer.Ordinal).ToList()))
+            using (var results = Runtime.OrtBoundary.Run(() => floatSession.Run(feeds, floatFetches.Concat(outputs).Distinct(StringComparer.Ordinal).ToList(), run.Options), OrtBoundary.ModelName(_reference), "compare it", cancellationToken))
             {
                 foreach (var r in results.Where(r => r.ElementType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float))
                     floats[r.Name] = r.AsTensor<float>().ToArray();
@@ -69,13 +70,13 @@ internal sealed class ActivationComparison
 
             if (_points.Count > 0)
             {
-                using var results = qdqSession.Run(feeds, _points.Select(p => p.Dequantized).ToList());
+                using var results = Runtime.OrtBoundary.Run(() => qdqSession.Run(feeds, _points.Select(p => p.Dequantized).ToList(), run.Options), OrtBoundary.ModelName(_quantized), "compare it", cancellationToken);
                 var byName = results.ToDictionary(r => r.Name, StringComparer.Ordinal);
                 foreach (var point in _points.Where(p => p.Failure is null))
                     Accumulate(point, floats.GetValueOrDefault(point.Tensor), byName[point.Dequantized]);
             }
 
-            using (var results = deployed.Run(feeds, outputs))
+            using (var results = Runtime.OrtBoundary.Run(() => deployed.Run(feeds, outputs, run.Options), OrtBoundary.ModelName(_quantized), "score it as deployed", cancellationToken))
             {
                 for (int i = 0; i < outputs.Count; i++)
                 {

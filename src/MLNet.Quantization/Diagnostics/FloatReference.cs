@@ -21,10 +21,10 @@ internal static class FloatReference
     private static readonly HashSet<string> FusedMatMuls = new(StringComparer.Ordinal) { "DynamicQuantizeMatMul", "MatMulIntegerToFloat" };
     private static readonly HashSet<string> FloatMatMuls = new(StringComparer.Ordinal) { "Gemm", "MatMul" };
 
-    public static OnnxGraph Resolve(OnnxModel floatModel, OnnxModel quantizedModel)
+    public static OnnxGraph Resolve(OnnxModel floatModel, OnnxModel quantizedModel, CancellationToken cancellationToken = default)
     {
         var options = FloatReferenceMetadata.Read(quantizedModel);
-        return options is null ? OnnxGraph.FromModel(floatModel) : QuantizationFlow.PrepareFloatGraph(floatModel, options);
+        return options is null ? OnnxGraph.FromModel(floatModel) : QuantizationFlow.PrepareFloatGraph(floatModel, options, out _, cancellationToken);
     }
 
     /// <summary>Null when the tensor has the same kinds of consumers in both graphs; otherwise why not.</summary>

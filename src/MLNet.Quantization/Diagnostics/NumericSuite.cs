@@ -23,7 +23,7 @@ public static class NumericSuite
     /// <param name="floatModel">The float model (as given to the quantizer).</param>
     /// <param name="quantizedModel">A QDQ model, from this library or another tool.</param>
     /// <param name="batches">Samples for the float model's inputs, batch dimension first; streamed.</param>
-    /// <param name="cancellationToken">Cancels between batches.</param>
+    /// <param name="cancellationToken">Cancels, also inside a running ONNX Runtime inference.</param>
     /// <returns>Per-tensor weight and activation SQNR (worst first), the outputs' SQNR and top-1 agreement, and what could not be matched.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="floatModel"/> or <paramref name="quantizedModel"/> is null.</exception>
     /// <exception cref="ArgumentException">A batch does not match the model inputs, or there are no batches.</exception>
@@ -40,7 +40,7 @@ public static class NumericSuite
     {
         ArgumentNullException.ThrowIfNull(floatModel);
         ArgumentNullException.ThrowIfNull(quantizedModel);
-        return Compare(FloatReference.Resolve(floatModel, quantizedModel), OnnxGraph.FromModel(quantizedModel), batches, cancellationToken);
+        return Compare(FloatReference.Resolve(floatModel, quantizedModel, cancellationToken), OnnxGraph.FromModel(quantizedModel), batches, cancellationToken);
     }
 
     /// <summary>Compares the result of <see cref="PreparedModel.Convert"/> with the prepared float graph it was made from.</summary>

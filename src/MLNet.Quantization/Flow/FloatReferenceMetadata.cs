@@ -5,7 +5,7 @@ namespace MLNet.Quantization;
 
 /// <summary>
 /// Records in a converted model how its float reference was prepared (metadata key
-/// <see cref="Key"/>, e.g. <c>fold_constants=true;fold_batchnorm=true</c>). Every QuantizeLinear the
+/// <see cref="Key"/>, e.g. <c>fold_constants=true;fold_batchnorm=true</c>, with <c>;max_folded_bytes=N</c> when that limit was set). Every QuantizeLinear the
 /// <see cref="QdqWriter"/> emits reads a tensor of that prepared float graph under its own name, so the numeric suite
 /// rebuilds the graph from the float model with these options and matches tensors by name.
 /// </summary>
@@ -21,7 +21,8 @@ internal static class FloatReferenceMetadata
         props.Add(new StringStringEntryProto
         {
             Key = Key,
-            Value = $"fold_constants={Flag(options.FoldConstants)};fold_batchnorm={Flag(options.FoldBatchNorm)}",
+            Value = $"fold_constants={Flag(options.FoldConstants)};fold_batchnorm={Flag(options.FoldBatchNorm)}"
+                + (options.MaxFoldedTensorBytes is { } max ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $";max_folded_bytes={max}") : ""),
         });
     }
 
@@ -42,6 +43,11 @@ internal static class FloatReferenceMetadata
         {
             FoldConstants = Parse(fields, "fold_constants", value),
             FoldBatchNorm = Parse(fields, "fold_batchnorm", value),
+            MaxFoldedTensorBytes = fields.TryGetValue("max_folded_bytes", out var max)
+                ? long.TryParse(max, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long bytes) && bytes > 0
+                    ? bytes
+                    : throw new InvalidDataException($"Model metadata '{Key}' = '{value}' has an invalid 'max_folded_bytes={max}'.")
+                : null,
         };
     }
 

@@ -1,6 +1,6 @@
 namespace MLNet.Quantization;
 
-/// <summary>Options of <see cref="QuantizationFlow.Prepare(Onnx.OnnxModel, Quantizer.Quantizer, PrepareOptions?)"/>.</summary>
+/// <summary>Options of <see cref="QuantizationFlow.Prepare(Onnx.OnnxModel, Quantizer.Quantizer, PrepareOptions?, CancellationToken)"/>.</summary>
 public sealed class PrepareOptions
 {
     /// <summary>Fold constant subgraphs with ONNX Runtime before annotating (default true).</summary>
@@ -67,5 +67,27 @@ public sealed class PrepareOptions
     /// <summary>A quantized weight below this SQNR (dB, default 20) is named in a warning; per-channel int8 weights normally reach 35–45 dB.</summary>
     public double WeightSqnrWarningDb { get; init; } = 20;
 
+    /// <summary>
+    /// The most bytes one tensor made by constant folding may take; null (the default) for the larger of 64 MiB and 4×
+    /// the bytes of the model's initializers. Folding also stops once its tensors together take 4× this. Sizes are
+    /// known before anything is computed (ONNX Runtime's shape inference over the constant inputs), so a small model that
+    /// would unfold into gigabytes (ConstantOfShape, Expand, Tile, Concat...) is refused with an
+    /// <see cref="Graph.OnnxGraphException"/> naming the node, before it takes the memory. Nodes whose evaluation would
+    /// take over 2^30 multiply-adds (e.g. a MatMul of two large constants) are not folded: they stay in the graph and
+    /// run at inference.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    public long? MaxFoldedTensorBytes
+    {
+        get => _maxFoldedTensorBytes;
+        init
+        {
+            if (value is { } bytes)
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
+            _maxFoldedTensorBytes = value;
+        }
+    }
+
     private readonly int _calibrationThreads;
+    private readonly long? _maxFoldedTensorBytes;
 }

@@ -8,7 +8,7 @@ using MLNet.Quantization.Shapes;
 namespace MLNet.Quantization;
 
 /// <summary>
-/// The PT2E-style entry points: <see cref="Prepare(OnnxModel, Quantizer.Quantizer, PrepareOptions?)"/> (fold constants
+/// The PT2E-style entry points: <see cref="Prepare(OnnxModel, Quantizer.Quantizer, PrepareOptions?, CancellationToken)"/> (fold constants
 /// and BatchNorm, annotate, insert observers), then <see cref="PreparedModel.Calibrate"/> and
 /// <see cref="PreparedModel.Convert"/>.
 /// </summary>
@@ -25,6 +25,7 @@ public static class QuantizationFlow
     /// <param name="model">The float ONNX model (opset 7 and up; Constant-node weights and external data are fine).</param>
     /// <param name="quantizer">Says what to quantize and how, for example <c>new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig())</c>.</param>
     /// <param name="options">Folding, input shapes and fixed-batch handling; null for the defaults.</param>
+    /// <param name="cancellationToken">Stops prepare, also inside a running ONNX Runtime evaluation (constant folding, the batch check).</param>
     /// <returns>The prepared model: calibrate it (static mode), then <see cref="PreparedModel.Convert"/>.</returns>
     /// <example>
     /// <code language="csharp">
@@ -37,16 +38,18 @@ public static class QuantizationFlow
     /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="quantizer"/> is null.</exception>
     /// <exception cref="OpsetConversionException">The model's opset is below 13 and a node in it cannot be converted to 13.</exception>
     /// <exception cref="QuantizationAnnotationException">The quantizer's annotations are inconsistent.</exception>
-    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), or a weight is not finite.</exception>
+    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), a weight is not finite, or constant folding would make a tensor over <see cref="PrepareOptions.MaxFoldedTensorBytes"/> (named in the message).</exception>
     /// <exception cref="ArgumentException"><see cref="PrepareOptions.InputShapes"/> names an input the model does not have (the message lists them) or contradicts its shape.</exception>
-    public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null)
+    /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>, also while ONNX Runtime runs the model (constant folding, the batch-dimension check).</exception>
+    public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(quantizer);
         options ??= new PrepareOptions();
         long floatBytes = model.Proto.CalculateSize();
         var stage = new StageReporter(options.Progress, QuantizationStage.Prepare);
-        var graph = PrepareFloatGraph(model, options, out var batch, stage);
+        var graph = PrepareFloatGraph(model, options, out var batch, cancellationToken, stage);
+        cancellationToken.ThrowIfCancellationRequested();
 
         stage.Step("annotating");
         var annotations = Annotate(graph, quantizer);
@@ -70,8 +73,9 @@ public static class QuantizationFlow
     internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options) => PrepareFloatGraph(model, options, out _);
 
     /// <summary>As <see cref="PrepareFloatGraph(OnnxModel, PrepareOptions)"/>, also saying what was done about a fixed batch dimension.</summary>
-    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, StageReporter? stage = null)
+    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, CancellationToken cancellationToken = default, StageReporter? stage = null)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         var graph = OnnxGraph.FromModel(model);
         graph.EnsureUniqueNodeNames();
         InputShapeOverrides.Apply(graph, options.InputShapes);
@@ -88,7 +92,7 @@ public static class QuantizationFlow
         if (options.FoldConstants)
         {
             stage?.Step("folding constants");
-            ConstantFoldingPass.Run(graph);
+            FoldConstants(graph, options, cancellationToken);
         }
 
         if (options.FoldBatchNorm)
@@ -99,10 +103,24 @@ public static class QuantizationFlow
 
         stage?.Step("checking the batch dimension");
         if (options.RelaxFixedBatch)
-            (graph, batch) = FixedBatchRelaxation.Run(graph);
+            (graph, batch) = FixedBatchRelaxation.Run(graph, cancellationToken);
         else
             batch = FixedBatchRelaxation.Describe(graph);
         return graph;
+    }
+
+    /// <summary>
+    /// Folds constants within the limits. A node left unfolded for its work stays and runs at inference; one left for
+    /// the size of its output is refused, since ONNX Runtime would have to make that tensor too, on every run.
+    /// </summary>
+    private static void FoldConstants(OnnxGraph graph, PrepareOptions options, CancellationToken cancellationToken)
+    {
+        var outcome = ConstantFoldingPass.Run(graph, FoldingLimits.For(graph, options.MaxFoldedTensorBytes), cancellationToken);
+        if (outcome.Unfolded.FirstOrDefault(u => u.OverSize) is { } big)
+        {
+            throw new OnnxGraphException(
+                $"Model '{Runtime.OrtBoundary.ModelName(graph)}': node '{big.Node.Name}' ({big.Node.OpType}) computes a constant from constants, and {big.Reason}; ONNX Runtime would have to make it too. If the model is meant to, raise the limit (PrepareOptions.MaxFoldedTensorBytes, CLI --max-folded-bytes).");
+        }
     }
 
     private static QuantizationAnnotations Annotate(OnnxGraph graph, Quantizer.Quantizer quantizer)

@@ -105,7 +105,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         _ = _inputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList(); // the columns, checked before the slow prepare
-        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), new PrepareOptions { InputShapes = InputShapes, Progress = _options.StageProgress });
+        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), new PrepareOptions { InputShapes = InputShapes, MaxFoldedTensorBytes = _options.MaxFoldedTensorBytes, Progress = _options.StageProgress }, _options.CancellationToken);
         // the prepared graph's inputs: a fixed batch made symbolic there scores (and calibrates) many rows per run
         var preparedInputs = prepared.Graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var scoringInputs = _inputs.Select(i => preparedInputs[i.Name]).ToList();
@@ -120,7 +120,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
 
             int batch = prepared.FixedBatchSize ?? (bindings.Any(b => b.RowSize < 0) ? 1 : _options.BatchSize);
             long? total = input.GetRowCount() is { } rows ? Math.Min((long)_options.MaxCalibrationRows, rows) : null;
-            prepared.Calibrate(CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null), _options.Progress, totalSamples: total);
+            prepared.Calibrate(CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null), _options.Progress, _options.CancellationToken, totalSamples: total);
         }
 
         var quantized = prepared.Convert();

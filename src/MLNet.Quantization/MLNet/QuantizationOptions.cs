@@ -127,4 +127,17 @@ public sealed class QuantizationOptions
     /// and convert, so that a large model is never silent before its first calibration batch.
     /// </summary>
     public IProgress<QuantizationProgress>? StageProgress { get; set; }
+
+    /// <summary>
+    /// The most bytes one tensor made by constant folding may take; null for the default, the larger of 64 MiB and 4×
+    /// the model's initializer bytes. See <see cref="PrepareOptions.MaxFoldedTensorBytes"/>.
+    /// </summary>
+    public long? MaxFoldedTensorBytes { get; set; }
+
+    /// <summary>
+    /// Cancels <c>Fit</c>: prepare and calibration stop, also inside a running ONNX Runtime inference (through
+    /// <c>RunOptions.Terminate</c>), with an <see cref="OperationCanceledException"/>. Use a
+    /// <see cref="CancellationTokenSource"/> with a delay for a timeout.
+    /// </summary>
+    public CancellationToken CancellationToken { get; set; }
 }

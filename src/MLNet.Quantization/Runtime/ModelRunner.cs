@@ -48,8 +48,10 @@ public sealed class ModelRunner : IDisposable
     public int SampleSize => _sampleShape.Aggregate(1, (a, b) => a * b);
 
     /// <summary>Runs the model on <paramref name="count"/> samples stored back to back; returns the outputs back to back.</summary>
-    public float[] Run(ReadOnlySpan<float> samples, int count, int batchSize = 256)
+    /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>, also inside a run in progress.</exception>
+    public float[] Run(ReadOnlySpan<float> samples, int count, int batchSize = 256, CancellationToken cancellationToken = default)
     {
+        using var run = new CancellableRunOptions(cancellationToken);
         int size = SampleSize;
         if (samples.Length != count * size)
             throw new ArgumentException($"{count} samples of {size} values need {count * size} values, got {samples.Length}.", nameof(samples));
@@ -61,7 +63,7 @@ public sealed class ModelRunner : IDisposable
             var buffer = new float[n * size];
             samples.Slice(start * size, n * size).CopyTo(buffer);
             var tensor = new DenseTensor<float>(buffer, [n, .. _sampleShape]);
-            using var results = OrtBoundary.Run(() => _session.Run([NamedOnnxValue.CreateFromTensor(_input, tensor)], [_output]), _name, $"score samples {start}..{start + n - 1}");
+            using var results = OrtBoundary.Run(() => _session.Run([NamedOnnxValue.CreateFromTensor(_input, tensor)], [_output], run.Options), _name, $"score samples {start}..{start + n - 1}", cancellationToken);
             outputs.AddRange(results[0].AsEnumerable<float>());
         }
 

@@ -72,11 +72,25 @@ internal static class OrtBoundary
 
     /// <summary>Runs <paramref name="run"/>, turning ORT failures into <see cref="OnnxGraphException"/>.</summary>
     /// <exception cref="OnnxGraphException">ONNX Runtime failed while running the model.</exception>
-    internal static T Run<T>(Func<T> run, string modelName, string purpose)
+    internal static T Run<T>(Func<T> run, string modelName, string purpose) => Run(run, modelName, purpose, CancellationToken.None);
+
+    /// <summary>
+    /// Runs <paramref name="run"/>, turning ORT failures into <see cref="OnnxGraphException"/>, and the failure of a run
+    /// that <paramref name="cancellationToken"/> terminated (see <see cref="CancellableRunOptions"/>) into an
+    /// <see cref="OperationCanceledException"/>.
+    /// </summary>
+    /// <exception cref="OnnxGraphException">ONNX Runtime failed while running the model.</exception>
+    /// <exception cref="OperationCanceledException">The token was cancelled before or during the run.</exception>
+    internal static T Run<T>(Func<T> run, string modelName, string purpose, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         try
         {
             return run();
+        }
+        catch (OnnxRuntimeException e) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException($"Cancelled while ONNX Runtime ran model '{modelName}' to {purpose}.", e, cancellationToken);
         }
         catch (OnnxRuntimeException e)
         {

@@ -25,7 +25,7 @@ internal static class BatchEquivalenceCheck
     public readonly record struct Result(double MaxDifference, int LargeBatch, string? Failure);
 
     /// <summary>Runs the check; inputs must have fixed shapes in <paramref name="original"/>.</summary>
-    public static Result Verify(OnnxGraph original, OnnxGraph relaxed, int fixedBatch)
+    public static Result Verify(OnnxGraph original, OnnxGraph relaxed, int fixedBatch, CancellationToken cancellationToken = default)
     {
         int samples = checked(fixedBatch * Groups);
         var rng = new Random(20240229);
@@ -33,11 +33,11 @@ internal static class BatchEquivalenceCheck
         string modelName = OrtBoundary.ModelName(original);
         try
         {
-            var reference = RunAll(original, feeds, fixedBatch, samples, modelName, $"check its batch dimension at the fixed batch {fixedBatch}");
+            var reference = RunAll(original, feeds, fixedBatch, samples, modelName, $"check its batch dimension at the fixed batch {fixedBatch}", cancellationToken);
             double worst = 0;
             foreach (int batch in new[] { 1, samples }.Distinct())
             {
-                var got = RunAll(relaxed, feeds, batch, samples, modelName, $"check it with a symbolic batch at batch {batch}");
+                var got = RunAll(relaxed, feeds, batch, samples, modelName, $"check it with a symbolic batch at batch {batch}", cancellationToken);
                 foreach (var (name, expected) in reference)
                 {
                     var actual = got[name];
@@ -61,17 +61,19 @@ internal static class BatchEquivalenceCheck
     /// <summary>One output over all samples: its shape without the batch dimension and the values, samples in order.</summary>
     private sealed record Stacked(long[] SampleShape, float[] Values);
 
-    private static Dictionary<string, Stacked> RunAll(OnnxGraph graph, List<SampleData> feeds, int batch, int samples, string modelName, string purpose)
+    private static Dictionary<string, Stacked> RunAll(OnnxGraph graph, List<SampleData> feeds, int batch, int samples, string modelName, string purpose, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         using var options = OrtSessionOptions.Create(GraphOptimizationLevel.ORT_ENABLE_ALL);
         using var session = OrtBoundary.CreateSession(graph.ToModel().ToBytes(), options, modelName, purpose);
+        using var run = new CancellableRunOptions(cancellationToken);
         var outputs = graph.Outputs.Select(o => o.Name).ToArray();
         var values = outputs.ToDictionary(o => o, _ => new List<float>(), StringComparer.Ordinal);
         var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         for (int start = 0; start < samples; start += batch)
         {
             var inputs = feeds.Select(f => f.Slice(start, batch)).ToList();
-            using var results = OrtBoundary.Run(() => session.Run(inputs, outputs), modelName, purpose);
+            using var results = OrtBoundary.Run(() => session.Run(inputs, outputs, run.Options), modelName, purpose, cancellationToken);
             foreach (var result in results)
             {
                 var tensor = OrtValueConversion.ToTensorData(result, result.Name);

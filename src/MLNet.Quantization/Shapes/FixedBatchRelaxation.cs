@@ -23,7 +23,7 @@ internal static class FixedBatchRelaxation
     private static readonly HashSet<string> ShapeReaders = new(StringComparer.Ordinal) { "Shape", "Size" };
 
     /// <summary>The graph to use (a relaxed copy, or <paramref name="graph"/> itself) and what was done.</summary>
-    public static (OnnxGraph Graph, BatchOutcome Outcome) Run(OnnxGraph graph)
+    public static (OnnxGraph Graph, BatchOutcome Outcome) Run(OnnxGraph graph, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(graph);
         var inputs = graph.Inputs;
@@ -66,7 +66,7 @@ internal static class FixedBatchRelaxation
         foreach (var name in stale.Where(inferred.ContainsKey))
             relaxed.SetValueInfo(inferred[name]);
 
-        var check = BatchEquivalenceCheck.Verify(graph, relaxed, batch);
+        var check = BatchEquivalenceCheck.Verify(graph, relaxed, batch, cancellationToken);
         if (check.Failure is not null)
             return (graph, Stay(batch, $"the graph with a symbolic batch does not match it in ONNX Runtime: {check.Failure}"));
         string reshapes = rewritten > 0 ? string.Create(CultureInfo.InvariantCulture, $", {rewritten} Reshape shape(s) now copy it (0)") : "";

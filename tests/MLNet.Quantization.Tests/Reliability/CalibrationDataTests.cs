@@ -11,8 +11,8 @@ using MLNet.Quantization.Tests.QuantizerTests;
 namespace MLNet.Quantization.Tests.Reliability;
 
 /// <summary>
-/// Calibration data problems at the <see cref="QuantizationFlow"/> level: NaN/Inf (ignored by the observers), all-NaN
-/// (a <see cref="CalibrationException"/> naming the tensor), all-zero and constant tensors (finite scale ≥ eps, ORT
+/// Calibration data problems at the <see cref="QuantizationFlow"/> level: NaN/Inf in an input (a <see cref="CalibrationException"/>
+/// naming the input, the share and the batch), an internal tensor with no finite value (one naming the tensor), all-zero and constant tensors (finite scale ≥ eps, ORT
 /// runs the result), no batches, wrong shape, wrong type and a missing input (ArgumentException naming the input).
 /// The ML.NET-level cases are in QuantizationEstimatorErrorTests and the CLI-level ones in CliDataErrorTests.
 /// </summary>
@@ -52,26 +52,37 @@ public sealed class CalibrationDataTests
     }
 
     [TestMethod]
-    public void NaNAndInfinityInTheDataAreIgnored()
+    public void NaNOrInfinityInTheInputsIsRefusedNamingTheInputTheShareAndTheBatch()
     {
-        var clean = Prepare(Gemm());
-        clean.Calibrate(Batches([0.5f, -1f, 2f, 0f], [1f, 1.5f, -0.5f, 0.25f]));
-        var dirty = Prepare(Gemm());
-        dirty.Calibrate(Batches([0.5f, -1f, 2f, float.NaN], [float.PositiveInfinity, 1f, 1.5f, float.NegativeInfinity], [-0.5f, 0.25f, float.NaN, 0f]));
-        var a = ActivationQParams(OnnxGraph.FromModel(clean.Convert().Model), "x");
-        var b = ActivationQParams(OnnxGraph.FromModel(dirty.Convert().Model), "x");
-        Assert.AreEqual(a, b, "the same finite values give the same qparams; NaN and ±Inf do not widen the range");
-        Assert.IsTrue(float.IsFinite(b.Scale));
+        var prepared = Prepare(Gemm());
+        var ex = Assert.ThrowsExactly<CalibrationException>(() => prepared.Calibrate(Batches([0.5f, -1f, 2f, 0f], [float.PositiveInfinity, 1f, 1.5f, float.NaN])));
+        StringAssert.Contains(ex.Message, "calibration input 'x'");
+        StringAssert.Contains(ex.Message, "2 non-finite value(s) (NaN or ±Inf) of 4 (50.0 %) in batch 2");
     }
 
     [TestMethod]
-    public void OnlyNaNDataIsACalibrationExceptionNamingTheTensor()
+    public void OnlyNaNInputIsRefusedNamingTheInputNotAnInternalTensor()
     {
         var prepared = Prepare(Gemm());
-        prepared.Calibrate(Batches([float.NaN, float.NaN, float.PositiveInfinity, float.NaN]));
+        var ex = Assert.ThrowsExactly<CalibrationException>(() => prepared.Calibrate(Batches([float.NaN, float.NaN, float.PositiveInfinity, float.NaN])));
+        StringAssert.Contains(ex.Message, "'x' has 4 non-finite value(s)");
+        StringAssert.Contains(ex.Message, "(100.0 %)");
+    }
+
+    [TestMethod]
+    public void FiniteInputsThatOverflowInsideTheGraphAreACalibrationExceptionNamingTheTensor()
+    {
+        // finite inputs, weights near float.MaxValue: the first Gemm's output g, which the second reads, overflows to +Inf
+        var graph = new TestGraphBuilder().Input("x", 1, 4).Output("y", 1, 2)
+            .Node("Gemm", "first", ["x", "w", "b"], ["g"], ("transB", 1L))
+            .Node("Gemm", "second", ["g", "w2", "b"], ["y"], ("transB", 1L)).Build();
+        graph.AddInitializer(TensorData.FromFloats("w", [2, 4], Enumerable.Repeat(3e38f, 8).ToArray()));
+        graph.AddInitializer(TensorData.FromFloats("b", [2], [0f, 0f]));
+        graph.AddInitializer(TensorData.FromFloats("w2", [2, 2], [1f, 0.5f, -0.5f, 1f]));
+        var prepared = Prepare(graph);
+        prepared.Calibrate(Batches([10f, 10f, 10f, 10f]));
         var ex = Assert.ThrowsExactly<CalibrationException>(() => prepared.Convert());
-        StringAssert.Contains(ex.Message, "x");
-        StringAssert.Contains(ex.Message, "no finite value");
+        StringAssert.Contains(ex.Message, "no finite value for tensor(s) [g]");
     }
 
     [TestMethod]
