@@ -27,7 +27,7 @@ public static class CliApp
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"error: {Describe(parse.Errors[0])}");
+            CliConsole.WriteError(stderr, Describe(parse.Errors[0]));
             return 2;
         }
 
@@ -37,13 +37,13 @@ public static class CliApp
         }
         catch (Exception e) when (IsBadInput(e))
         {
-            stderr.WriteLine($"error: {OneLine(e.Message)}");
+            CliConsole.WriteError(stderr, e.Message);
             Debug(e, stderr);
             return 2;
         }
         catch (Exception e)
         {
-            stderr.WriteLine($"error: internal failure: {OneLine(e.Message)}");
+            CliConsole.WriteError(stderr, "internal failure: " + e.Message);
             Debug(e, stderr);
             return 1;
         }
@@ -62,12 +62,9 @@ public static class CliApp
             ArgumentResult { Parent: OptionResult o } => o.Option,
             _ => null,
         };
-        string message = OneLine(error.Message);
+        string message = error.Message;
         return option is null || message.Contains(option.Name, StringComparison.Ordinal) ? message : $"{option.Name}: {message}";
     }
-
-    private static string OneLine(string message) =>
-        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static void Debug(Exception e, TextWriter stderr)
     {

@@ -86,6 +86,7 @@ internal static class BenchCommand
     {
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, shapes);
+        BenchInputBound.Check(graph, option, sizes);
         var fixedSizes = graph.Inputs.Select(i => i.Shape is { Count: > 0 } s ? s[0].Value : null).Where(v => v is not null).Distinct().ToList();
         if (fixedSizes.Count == 0 || sizes.All(b => fixedSizes.Count == 1 && b == fixedSizes[0]))
             return shapes is null ? model.ToBytes() : graph.ToModel().ToBytes();
