@@ -14,6 +14,9 @@ namespace MLNet.Quantization.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
+    /// <summary>The most timed runs per model and batch size (so progress counts cannot overflow).</summary>
+    public const int MaxIterations = 1_000_000;
+
     public static Command Create(TextWriter stdout)
     {
         var model = new Option<string>("--model") { Description = "The model to time.", Required = true };
@@ -34,8 +37,8 @@ internal static class BenchCommand
             if (sizes.Length == 0)
                 throw new CliException("--batch: give at least one batch size");
             int n = parse.GetValue(iterations);
-            if (n < 5)
-                throw new CliException("--iterations must be at least 5");
+            if (n is < 5 or > MaxIterations)
+                throw new CliException($"--iterations must be from 5 to {MaxIterations}");
             int threadCount = parse.GetValue(threads);
             if (threadCount < 0)
                 throw new CliException("--threads must be 0 or more");
