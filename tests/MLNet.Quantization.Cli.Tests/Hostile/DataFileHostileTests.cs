@@ -178,6 +178,25 @@ public sealed class DataFileHostileTests
         run = Quantize(npz);
         AssertBadInput(run, "\\x1b]0;pwned\\x07\\u2029", "entry name with OSC escape");
         Assert.IsFalse(run.Err.Contains('\u001b') || run.Err.Contains('\u0007') || run.Err.Contains('\u2029'), run.Err);
+
+        // A model input named ESC, U+2028, 'x': the same five UTF-8 bytes as "input", swapped in for every protobuf
+        // string of exactly that value, so the model stays well formed. The .npz names the input 'input'.
+        byte[] model = File.ReadAllBytes(CliTestFiles.Model("fmnist_cnn"));
+        byte[] from = [0x05, .. Encoding.UTF8.GetBytes("input")];
+        byte[] to = [0x05, .. Encoding.UTF8.GetBytes("\u001b\u2028x")];
+        int replaced = 0;
+        for (int at = model.AsSpan().IndexOf(from); at >= 0; at = model.AsSpan().IndexOf(from))
+        {
+            to.CopyTo(model, at);
+            replaced++;
+        }
+
+        Assert.IsGreaterThan(1, replaced, "the graph input and the node reading it");
+        string evilModel = DataFiles.Write(_dir, "evil-input.onnx", model);
+        string data = DataFiles.Npz(Path.Combine(_dir, "plain.npz"), CompressionLevel.Optimal, ("input.npy", DataFiles.FloatNpy(DataFiles.Samples(2, 1), 2, 1, 28, 28)));
+        run = ChildCli.Run(TimeSpan.FromMinutes(1), _dir, "quantize", "--model", evilModel, "--output", Path.Combine(_dir, "out.onnx"), "--calibration-data", data);
+        AssertBadInput(run, "model input '\\x1b\\u2028x'", "model input name with ESC and U+2028");
+        Assert.IsFalse(run.Err.Contains('\u001b') || run.Err.Contains('\u2028'), run.Err);
     }
 
     [TestMethod]
