@@ -37,15 +37,15 @@ public static class CliApp
         {
             // No command, or one that does not exist: the help on stdout, one error line on stderr, exit 2.
             root.Parse("--help").Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
-            stderr.WriteLine(args.Length == 0 || args[0].Length == 0
-                ? $"error: give a command: {string.Join(", ", root.Subcommands.Select(c => c.Name))}"
-                : $"error: unknown command '{OneLine(args[0])}'; the commands are {string.Join(", ", root.Subcommands.Select(c => c.Name))}");
+            CliConsole.WriteError(stderr, args.Length == 0 || args[0].Length == 0
+                ? $"give a command: {string.Join(", ", root.Subcommands.Select(c => c.Name))}"
+                : $"unknown command '{args[0]}'; the commands are {string.Join(", ", root.Subcommands.Select(c => c.Name))}");
             return 2;
         }
 
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"error: {Describe(parse.Errors[0])}");
+            CliConsole.WriteError(stderr, Describe(parse.Errors[0]));
             return 2;
         }
 
@@ -57,13 +57,13 @@ public static class CliApp
         }
         catch (Exception e) when (IsBadInput(e))
         {
-            stderr.WriteLine($"error: {OneLine(e.Message)}");
+            CliConsole.WriteError(stderr, e.Message);
             Debug(e, stderr);
             return 2;
         }
         catch (Exception e)
         {
-            stderr.WriteLine($"error: internal failure: {OneLine(e.Message)}");
+            CliConsole.WriteError(stderr, "internal failure: " + e.Message);
             Debug(e, stderr);
             return 1;
         }
@@ -87,12 +87,9 @@ public static class CliApp
             ArgumentResult { Parent: OptionResult o } => o.Option,
             _ => null,
         };
-        string message = OneLine(error.Message);
+        string message = error.Message;
         return option is null || message.Contains(option.Name, StringComparison.Ordinal) ? message : $"{option.Name}: {message}";
     }
-
-    private static string OneLine(string message) =>
-        string.Join(' ', message.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static void Debug(Exception e, TextWriter stderr)
     {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using Spectre.Console;
 
 namespace MLNet.Quantization.Cli;
@@ -53,6 +55,44 @@ internal sealed class CliConsole
     /// </summary>
     public IProgress<QuantizationProgress>? StageProgress =>
         _terminal is { } terminal ? new CallbackProgress<QuantizationProgress>(p => terminal.MarkupLine($"[grey]{Markup.Escape(p.ToString())}[/]")) : null;
+
+    /// <summary>
+    /// Writes the one <c>error:</c> line for <paramref name="message"/> to <paramref name="stderr"/>: the only place the
+    /// tool writes one, so every error is one line, with control characters escaped (see <see cref="EscapeControl"/>).
+    /// </summary>
+    public static void WriteError(TextWriter stderr, string message) => stderr.WriteLine("error: " + EscapeControl(message.Trim()));
+
+    /// <summary>
+    /// <paramref name="text"/> with every control, line- or paragraph-separator character (Unicode Cc, Zl, Zp: ESC,
+    /// newlines, U+2028, ...) written as an escape (<c>\n</c>, <c>\t</c>, <c>\x1b</c>, <c>\u2028</c>), so a file or
+    /// tensor name can neither split an error line nor drive the terminal.
+    /// </summary>
+    public static string EscapeControl(string text)
+    {
+        if (!text.Any(IsControl))
+            return text;
+        var sb = new StringBuilder(text.Length + 16);
+        foreach (char c in text)
+        {
+            if (!IsControl(c))
+                sb.Append(c);
+            else if (c == '\n')
+                sb.Append("\\n");
+            else if (c == '\r')
+                sb.Append("\\r");
+            else if (c == '\t')
+                sb.Append("\\t");
+            else if (c <= 0xFF)
+                sb.Append("\\x").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
+            else
+                sb.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+        }
+
+        return sb.ToString();
+    }
+
+    private static bool IsControl(char c) =>
+        char.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     /// <summary>Runs <paramref name="work"/>, showing a progress bar of <paramref name="total"/> units when interactive.</summary>
     public T WithProgress<T>(string description, double total, Func<IProgress<double>, T> work)

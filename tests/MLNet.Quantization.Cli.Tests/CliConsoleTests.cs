@@ -6,6 +6,18 @@ namespace MLNet.Quantization.Cli.Tests;
 public sealed class CliConsoleTests
 {
     [TestMethod]
+    [DataRow("m\u001b[31m.onnx", "m\\x1b[31m.onnx")]
+    [DataRow("a\u2028b\u2029c", "a\\u2028b\\u2029c")]
+    [DataRow("line\nnext\r\tx\u0007\u0085\u009b", "line\\nnext\\r\\tx\\x07\\x85\\x9b")]
+    [DataRow("plain 'name' ü 日本", "plain 'name' ü 日本")]
+    public void ErrorLinesEscapeControlAndSeparatorCharacters(string message, string expected)
+    {
+        var stderr = new StringWriter();
+        CliConsole.WriteError(stderr, message);
+        Assert.AreEqual("error: " + expected + Environment.NewLine, stderr.ToString());
+    }
+
+    [TestMethod]
     public void RedirectedOutputIsPlainText()
     {
         var writer = new StringWriter();

@@ -14,6 +14,9 @@ namespace MLNet.Quantization.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
+    /// <summary>The most timed runs per model and batch size (so progress counts cannot overflow).</summary>
+    public const int MaxIterations = 1_000_000;
+
     public static Command Create(TextWriter stdout)
     {
         var model = new Option<string>("--model") { Description = "The model to time.", Required = true };
@@ -34,8 +37,8 @@ internal static class BenchCommand
             if (sizes.Length == 0)
                 throw new CliException("--batch: give at least one batch size");
             int n = parse.GetValue(iterations);
-            if (n < 5)
-                throw new CliException("--iterations must be at least 5");
+            if (n is < 5 or > MaxIterations)
+                throw new CliException($"--iterations must be from 5 to {MaxIterations}");
             int threadCount = parse.GetValue(threads);
             if (threadCount < 0)
                 throw new CliException("--threads must be 0 or more");
@@ -86,6 +89,7 @@ internal static class BenchCommand
     {
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, shapes);
+        BenchInputBound.Check(graph, option, sizes);
         var fixedSizes = graph.Inputs.Select(i => i.Shape is { Count: > 0 } s ? s[0].Value : null).Where(v => v is not null).Distinct().ToList();
         if (fixedSizes.Count == 0 || sizes.All(b => fixedSizes.Count == 1 && b == fixedSizes[0]))
             return shapes is null ? model.ToBytes() : graph.ToModel().ToBytes();

@@ -20,7 +20,7 @@ internal static class InputShapeOption
     };
 
     /// <summary>The parsed shapes by input name; null when none were given.</summary>
-    /// <exception cref="CliException">An item is malformed (the message names the option and quotes the text) or names an input twice.</exception>
+    /// <exception cref="CliException">An item is malformed (the message names the option and quotes the text), holds more values than a tensor can, or names an input twice.</exception>
     public static Dictionary<string, int[]>? Parse(string[]? values)
     {
         if (values is null || values.Length == 0)
@@ -34,6 +34,8 @@ internal static class InputShapeOption
             var dims = parts.Select(p => int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out int d) && d > 0 ? d : -1).ToArray();
             if (name.Length == 0 || dims.Length == 0 || dims.Any(d => d < 0))
                 throw new CliException($"{Name}: '{text}' is not NAME=D1xD2x... with positive whole sizes (e.g. x=1x3x640x640)");
+            if (dims.Aggregate(1L, (a, d) => a > Array.MaxLength ? a : a * d) > Array.MaxLength)
+                throw new CliException($"{Name}: '{text}' has more than {Array.MaxLength} values, more than a tensor can hold");
             if (!shapes.TryAdd(name, dims))
                 throw new CliException($"{Name}: input '{name}' is given twice");
         }

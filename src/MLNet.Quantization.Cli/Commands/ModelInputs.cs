@@ -16,10 +16,8 @@ internal static class ModelInputs
         var inputs = graph.Inputs;
         if (inputs.Count == 0)
             throw new CliException("the model has no inputs to feed");
-        var first = inputs[0];
-        var sampleShape = SampleShape(first);
-        int sampleSize = sampleShape.All(d => d > 0) ? sampleShape.Aggregate(1, (a, b) => a * b) : -1;
-        var arrays = TensorFileReader.Read(path, first.Name, sampleSize);
+        var wanted = inputs.Select(i => new DataInput(i.Name, Kind(i), SampleShape(i))).ToList();
+        var arrays = TensorFileReader.Read(path, wanted, maxSamples);
         int samples = int.MaxValue;
         foreach (var input in inputs)
         {
@@ -53,11 +51,11 @@ internal static class ModelInputs
             foreach (var input in inputs)
             {
                 var array = arrays[input.Name];
-                int size = array.Shape.Skip(1).Aggregate(1, (a, b) => a * b);
+                int size = array.Shape.Skip(1).Aggregate(1, (a, b) => checked(a * b));
                 int[] shape = [n, .. array.Shape.Skip(1)];
-                batch.Add(input.ElementType == TensorElementType.Int64
-                    ? NamedTensor.FromInt64(input.Name, array.Int64s.AsSpan(start * size, n * size).ToArray(), shape)
-                    : NamedTensor.FromFloats(input.Name, array.Floats.AsSpan(start * size, n * size).ToArray(), shape));
+                batch.Add(Kind(input) == ValueKind.Int64
+                    ? NamedTensor.FromInt64(input.Name, array.Int64s.AsSpan(checked(start * size), checked(n * size)).ToArray(), shape)
+                    : NamedTensor.FromFloats(input.Name, array.Floats.AsSpan(checked(start * size), checked(n * size)).ToArray(), shape));
             }
 
             batches.Add(batch);
@@ -66,6 +64,8 @@ internal static class ModelInputs
         return batches;
     }
 
+    private static ValueKind Kind(ValueInfo input) => input.ElementType == TensorElementType.Int64 ? ValueKind.Int64 : ValueKind.Float;
+
     private static int[] SampleShape(ValueInfo input) =>
-        input.Shape is null ? [] : input.Shape.Skip(1).Select(d => d.Value is long v ? (int)v : -1).ToArray();
+        input.Shape is null ? [] : input.Shape.Skip(1).Select(d => d.Value is long v and > 0 and <= int.MaxValue ? (int)v : -1).ToArray();
 }

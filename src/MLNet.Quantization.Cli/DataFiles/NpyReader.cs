@@ -1,90 +1,71 @@
+using System.Buffers;
 using System.Buffers.Binary;
-using System.Text;
-using System.Text.RegularExpressions;
 
 namespace MLNet.Quantization.Cli.DataFiles;
 
-/// <summary>A NumPy array read from <c>.npy</c>: shape and values as float (or as long for integer labels).</summary>
-internal sealed record NpyArray(int[] Shape, float[] Floats, long[] Int64s, string DType);
+/// <summary>
+/// A NumPy array read from a data file: its shape and its values, either as float (<see cref="Floats"/>) or as long
+/// (<see cref="Int64s"/>), whichever the reader was asked for; the other is null.
+/// </summary>
+internal sealed record NpyArray(int[] Shape, float[]? Floats, long[]? Int64s, string DType);
 
-/// <summary>Reads NumPy <c>.npy</c> files (format 1.0–3.0), little-endian float32/float64/int64/int32/uint8, C order.</summary>
-internal static partial class NpyReader
+/// <summary>Which element type to decode a data file's values into.</summary>
+internal enum ValueKind
 {
-    private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+    /// <summary>Decode into <see cref="NpyArray.Floats"/>.</summary>
+    Float,
 
-    public static NpyArray Read(string path)
+    /// <summary>Decode into <see cref="NpyArray.Int64s"/>.</summary>
+    Int64,
+}
+
+/// <summary>
+/// Reads NumPy <c>.npy</c> arrays (format 1.0–3.0), little-endian float32/float64/int64/int32/uint8, C order. The
+/// header is checked against the bytes actually there before anything is allocated; values are decoded straight
+/// from a small buffer into the one array asked for, and only the first rows wanted are kept.
+/// </summary>
+internal static class NpyReader
+{
+    private const int ChunkBytes = 1 << 16;
+
+    /// <summary>Reads the .npy file at <paramref name="path"/>: all rows, or the first <paramref name="maxRows"/>.</summary>
+    public static NpyArray Read(string path, ValueKind kind, int maxRows = int.MaxValue)
     {
         if (!File.Exists(path))
             throw new CliException($"data file '{path}' does not exist");
         using var stream = File.OpenRead(path);
-        return Read(stream, path);
+        return Read(stream, path, stream.Length, kind, maxRows);
     }
 
-    public static NpyArray Read(Stream stream, string name)
+    /// <summary>
+    /// Reads a .npy of <paramref name="totalBytes"/> bytes from <paramref name="stream"/>. The data the header declares
+    /// must fill exactly the rest: fewer bytes is a truncated file, more is trailing bytes; both are errors naming
+    /// <paramref name="name"/>. Rows past <paramref name="maxRows"/> are read through (a zip entry's CRC needs them) but not kept.
+    /// </summary>
+    public static NpyArray Read(Stream stream, string name, long totalBytes, ValueKind kind, int maxRows = int.MaxValue)
     {
         try
         {
-            Span<byte> head = stackalloc byte[8];
-            stream.ReadExactly(head);
-            if (!head[..6].SequenceEqual(Magic))
-                throw new CliException($"'{name}' is not a .npy file (bad magic)");
-            int major = head[6];
-            int headerLength;
-            if (major == 1)
+            var header = NpyHeader.Read(stream, name);
+            long available = totalBytes - header.HeaderBytes;
+            if (header.DataBytes > available)
+                throw new CliException($"'{name}' is truncated: its header declares {header.DataBytes} bytes of data ({header.Count} values), the file holds {Math.Max(0, available)}");
+            if (header.DataBytes < available)
+                throw new CliException($"'{name}' has {available - header.DataBytes} trailing byte(s) after its array data");
+            int[] shape = [.. header.Shape];
+            long keep = header.Count;
+            if (shape.Length > 0 && shape[0] > maxRows)
             {
-                Span<byte> len = stackalloc byte[2];
-                stream.ReadExactly(len);
-                headerLength = BinaryPrimitives.ReadUInt16LittleEndian(len);
-            }
-            else if (major is 2 or 3)
-            {
-                Span<byte> len = stackalloc byte[4];
-                stream.ReadExactly(len);
-                headerLength = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(len));
-            }
-            else
-            {
-                throw new CliException($"'{name}' uses .npy format {major}, which is not supported");
+                keep = header.Count / shape[0] * maxRows;
+                shape[0] = maxRows;
             }
 
-            if (headerLength > 1 << 20)
-                throw new CliException($"'{name}' has an implausible .npy header of {headerLength} bytes");
-            var header = new byte[headerLength];
-            stream.ReadExactly(header);
-            string text = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(header);
-            string descr = Match(DescrRegex(), text, name, "descr");
-            string fortran = Match(FortranRegex(), text, name, "fortran_order");
-            string shapeText = Match(ShapeRegex(), text, name, "shape");
-            if (fortran == "True")
-                throw new CliException($"'{name}' is in Fortran order; save it in C order (np.ascontiguousarray)");
-            var shape = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(s => int.TryParse(s, out int d) && d >= 0 ? d : throw new CliException($"'{name}' has an invalid shape ({shapeText})")).ToArray();
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            int size = descr switch
-            {
-                "<f4" => 4, "<f8" => 8, "<i8" => 8, "<i4" => 4, "|u1" or "<u1" => 1,
-                _ => throw new CliException($"'{name}' has dtype '{descr}'; supported: float32, float64, int64, int32, uint8 (little-endian)"),
-            };
-            if (count * size > Array.MaxLength)
-                throw new CliException($"'{name}' is too large to load ({count} values)");
-            var data = new byte[count * size];
-            stream.ReadExactly(data);
-            var floats = new float[count];
-            var longs = new long[count];
-            for (int i = 0; i < count; i++)
-            {
-                var s = data.AsSpan(i * size, size);
-                (floats[i], longs[i]) = descr switch
-                {
-                    "<f4" => (BinaryPrimitives.ReadSingleLittleEndian(s), (long)BinaryPrimitives.ReadSingleLittleEndian(s)),
-                    "<f8" => ((float)BinaryPrimitives.ReadDoubleLittleEndian(s), (long)BinaryPrimitives.ReadDoubleLittleEndian(s)),
-                    "<i8" => (BinaryPrimitives.ReadInt64LittleEndian(s), BinaryPrimitives.ReadInt64LittleEndian(s)),
-                    "<i4" => (BinaryPrimitives.ReadInt32LittleEndian(s), BinaryPrimitives.ReadInt32LittleEndian(s)),
-                    _ => (s[0], s[0]),
-                };
-            }
-
-            return new NpyArray(shape, floats, longs, descr);
+            var floats = kind == ValueKind.Float ? new float[keep] : null;
+            var longs = kind == ValueKind.Int64 ? new long[keep] : null;
+            Decode(stream, header, keep, floats, longs);
+            if (stream.ReadByte() >= 0)
+                throw new CliException($"'{name}' has trailing bytes after its array data");
+            return new NpyArray(shape, floats, longs, header.DType);
         }
         catch (EndOfStreamException)
         {
@@ -92,20 +73,51 @@ internal static partial class NpyReader
         }
     }
 
-    private static string Match(Regex regex, string text, string name, string key)
+    /// <summary>Decodes the header's values chunk by chunk, keeping the first <paramref name="keep"/> and reading through the rest.</summary>
+    private static void Decode(Stream stream, NpyHeader header, long keep, float[]? floats, long[]? longs)
     {
-        var m = regex.Match(text);
-        if (!m.Success)
-            throw new CliException($"'{name}' has a malformed .npy header (no '{key}')");
-        return m.Groups[1].Value;
+        int size = header.ElementSize;
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        try
+        {
+            long index = 0;
+            long remaining = header.DataBytes;
+            while (remaining > 0)
+            {
+                int n = (int)Math.Min(remaining, ChunkBytes / size * size);
+                stream.ReadExactly(buffer, 0, n);
+                remaining -= n;
+                for (int offset = 0; offset < n && index < keep; offset += size, index++)
+                {
+                    var s = buffer.AsSpan(offset, size);
+                    if (floats is not null)
+                        floats[index] = ToFloat(header.DType, s);
+                    else
+                        longs![index] = ToInt64(header.DType, s);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
-    [GeneratedRegex(@"'descr'\s*:\s*'([^']*)'")]
-    private static partial Regex DescrRegex();
+    private static float ToFloat(string dtype, ReadOnlySpan<byte> s) => dtype switch
+    {
+        "<f4" => BinaryPrimitives.ReadSingleLittleEndian(s),
+        "<f8" => (float)BinaryPrimitives.ReadDoubleLittleEndian(s),
+        "<i8" => BinaryPrimitives.ReadInt64LittleEndian(s),
+        "<i4" => BinaryPrimitives.ReadInt32LittleEndian(s),
+        _ => s[0],
+    };
 
-    [GeneratedRegex(@"'fortran_order'\s*:\s*(True|False)")]
-    private static partial Regex FortranRegex();
-
-    [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")]
-    private static partial Regex ShapeRegex();
+    private static long ToInt64(string dtype, ReadOnlySpan<byte> s) => dtype switch
+    {
+        "<f4" => (long)BinaryPrimitives.ReadSingleLittleEndian(s),
+        "<f8" => (long)BinaryPrimitives.ReadDoubleLittleEndian(s),
+        "<i8" => BinaryPrimitives.ReadInt64LittleEndian(s),
+        "<i4" => BinaryPrimitives.ReadInt32LittleEndian(s),
+        _ => s[0],
+    };
 }

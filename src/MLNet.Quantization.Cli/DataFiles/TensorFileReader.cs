@@ -1,73 +1,68 @@
-using System.Globalization;
-using System.IO.Compression;
-
 namespace MLNet.Quantization.Cli.DataFiles;
+
+/// <summary>A model input a data file is read for: its name, the values it takes, and its shape without the batch dimension (-1: symbolic).</summary>
+internal sealed record DataInput(string Name, ValueKind Kind, int[] SampleShape);
 
 /// <summary>Reads model input samples from <c>.npy</c>, <c>.npz</c> (one array per input name) or <c>.csv</c> (one flattened sample per row).</summary>
 internal static class TensorFileReader
 {
-    /// <summary>Arrays by input name; for .npy and .csv the single array is keyed by <paramref name="singleInputName"/>.</summary>
-    public static Dictionary<string, NpyArray> Read(string path, string singleInputName, int sampleSize)
+    /// <summary>
+    /// Arrays by input name, each at most <paramref name="maxRows"/> samples; a .npy or .csv is the array of the first
+    /// of <paramref name="inputs"/>, a .npz must hold one per input.
+    /// </summary>
+    /// <exception cref="CliException">The file is missing, malformed, ambiguous or too large; the message names it.</exception>
+    public static Dictionary<string, NpyArray> Read(string path, IReadOnlyList<DataInput> inputs, int maxRows)
     {
         if (!File.Exists(path))
             throw new CliException($"data file '{path}' does not exist");
+        var first = inputs[0];
         string ext = Path.GetExtension(path).ToLowerInvariant();
-        return ext switch
+        return DataFileErrors.Guard(path, () => ext switch
         {
-            ".npy" => new() { [singleInputName] = NpyReader.Read(path) },
-            ".npz" => ReadNpz(path),
-            ".csv" => new() { [singleInputName] = ReadCsv(path, sampleSize) },
+            ".npy" => new Dictionary<string, NpyArray> { [first.Name] = NpyReader.Read(path, first.Kind, maxRows) },
+            ".npz" => NpzReader.Read(path, inputs.ToDictionary(i => i.Name, i => i.Kind, StringComparer.Ordinal), maxRows),
+            ".csv" => new Dictionary<string, NpyArray> { [first.Name] = CsvReader.Read(path, CsvSampleShape(path, first), first.Kind, maxRows) },
             _ => throw new CliException($"data file '{path}' must be .npy, .npz or .csv"),
-        };
+        });
     }
 
-    private static Dictionary<string, NpyArray> ReadNpz(string path)
+    private static int[] CsvSampleShape(string path, DataInput input)
+    {
+        if (input.SampleShape.Any(d => d <= 0))
+        {
+            throw new CliException(
+                $"'{path}': a .csv row is one sample of input '{input.Name}', whose shape [N, {string.Join(", ", input.SampleShape.Select(d => d > 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?"))}] has symbolic dimensions; give their sizes with --input-shape {input.Name}=...");
+        }
+
+        return input.SampleShape;
+    }
+}
+
+/// <summary>Turns what reading a data file can throw, besides <see cref="CliException"/>, into a <see cref="CliException"/> naming the file.</summary>
+internal static class DataFileErrors
+{
+    /// <summary>Runs <paramref name="read"/>; an overflow, out-of-memory, corrupt-archive or I/O failure becomes bad input naming <paramref name="path"/>.</summary>
+    public static T Guard<T>(string path, Func<T> read)
     {
         try
         {
-            using var zip = ZipFile.OpenRead(path);
-            var result = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
-            foreach (var entry in zip.Entries.Where(e => e.Name.EndsWith(".npy", StringComparison.Ordinal)))
-            {
-                using var s = entry.Open();
-                using var ms = new MemoryStream();
-                s.CopyTo(ms);
-                ms.Position = 0;
-                result[Path.GetFileNameWithoutExtension(entry.Name)] = NpyReader.Read(ms, $"{path}:{entry.Name}");
-            }
-
-            return result;
+            return read();
+        }
+        catch (OverflowException)
+        {
+            throw new CliException($"data file '{path}' declares sizes too large to compute (arithmetic overflow)");
+        }
+        catch (OutOfMemoryException)
+        {
+            throw new CliException($"data file '{path}' is too large to load into memory");
         }
         catch (InvalidDataException e)
         {
-            throw new CliException($"'{path}' is not a valid .npz archive ({e.Message})");
+            throw new CliException($"data file '{path}' is corrupt ({e.Message})");
         }
-    }
-
-    private static NpyArray ReadCsv(string path, int sampleSize)
-    {
-        var values = new List<float>();
-        int rows = 0;
-        int lineNumber = 0;
-        foreach (var line in File.ReadLines(path))
+        catch (IOException e)
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-                continue;
-            var cells = line.Split(',');
-            if (cells.Length != sampleSize)
-                throw new CliException($"'{path}' line {lineNumber} has {cells.Length} values; the model input needs {sampleSize} per sample");
-            foreach (var cell in cells)
-            {
-                if (!float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out float v))
-                    throw new CliException($"'{path}' line {lineNumber}: '{cell.Trim()}' is not a number");
-                values.Add(v);
-            }
-
-            rows++;
+            throw new CliException($"data file '{path}' could not be read ({e.Message})");
         }
-
-        var floats = values.ToArray();
-        return new NpyArray([rows, sampleSize], floats, floats.Select(f => (long)f).ToArray(), "csv");
     }
 }
