@@ -6,6 +6,19 @@ namespace MLNet.Quantization.Diagnostics;
 /// to look. Thrown by the <c>Ensure…</c> methods of <see cref="QuantizedModelCheckResult"/>; it derives from
 /// <see cref="Exception"/> only, so MSTest, xUnit and NUnit all report it as a test failure with its message.
 /// </summary>
+/// <example>
+/// <code>
+/// try
+/// {
+///     QuantizedModelCheck.Run(floatModel, int8Model, evaluation).EnsureOutputSqnrAtLeast(30);
+/// }
+/// catch (QuantizationGateException e)
+/// {
+///     Console.Error.WriteLine(e.Message);                       // the bars missed, the figures, the worst layers
+///     string worst = e.Result.WorstLayers[0].Tensor;             // e.g. keep its consumer in float and quantize again
+/// }
+/// </code>
+/// </example>
 public sealed class QuantizationGateException : Exception
 {
     /// <summary>Creates the exception for a result and the bars it missed.</summary>

@@ -3,6 +3,18 @@ using MLNet.Quantization.Runtime;
 namespace MLNet.Quantization.Diagnostics;
 
 /// <summary>Options of <see cref="QuantizedModelCheck.Run(Onnx.OnnxModel, Onnx.OnnxModel, EvaluationSet, QuantizedModelCheckOptions?, CancellationToken)"/>.</summary>
+/// <example>
+/// A metric other than top-1 accuracy, for a model whose input declares no fixed image size:
+/// <code>
+/// var options = new QuantizedModelCheckOptions
+/// {
+///     Metric = (outputs, labels) => MeanIoU(outputs, labels),
+///     MetricName = "mean IoU",
+///     SampleShape = [3, 512, 512],
+/// };
+/// QuantizedModelCheck.Run(floatModel, int8Model, evaluation, options).EnsureMetricDropAtMost(0.01);
+/// </code>
+/// </example>
 public sealed class QuantizedModelCheckOptions
 {
     /// <summary>
