@@ -37,9 +37,22 @@ internal static class QualityCheck
                 + "; leave those nodes in float (exclude them) if the output suffers");
         }
 
-        if (samples.Count == 0)
+        if (samples.Count == 0 || floatGraph.Outputs.Count == 0)
             return new QualityFigures(null, 0, [], weak, warnings);
-        var (activations, outputs, _, count) = new ActivationComparison(floatGraph.Clone(), quantized).Run(samples, CancellationToken.None);
+        List<ActivationSqnr> activations;
+        List<OutputSqnr> outputs;
+        long count;
+        try
+        {
+            (activations, outputs, _, count) = new ActivationComparison(floatGraph.Clone(), quantized).Run(samples, CancellationToken.None);
+        }
+        catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or OnnxGraphException)
+        {
+            // The model itself converted; a check that cannot run must say so, not take the result away.
+            warnings.Add($"the int8-against-float check could not run, so the output SQNR is unknown: {e.Message.ReplaceLineEndings(" ")}");
+            return new QualityFigures(null, 0, [], weak, warnings);
+        }
+
         double? outputSqnr = outputs.Count > 0 ? outputs.Min(o => o.SqnrDb) : null;
         var worst = activations.OrderBy(a => a.SqnrDb).Take(WorstListed).ToList();
         if (outputSqnr is { } db && !(db >= options.OutputSqnrWarningDb))
