@@ -50,12 +50,17 @@ internal static class QuantizeCommand
         var maxDrop = new Option<double?>("--max-accuracy-drop") { Description = "Accuracy-aware mode: the largest top-1 drop allowed." };
         var evalData = new Option<string?>("--eval-data") { Description = "Accuracy-aware mode: evaluation samples." };
         var evalLabels = new Option<string?>("--eval-labels") { Description = "Accuracy-aware mode: evaluation labels." };
+        var maxNodes = new Option<int>("--max-nodes")
+        {
+            Description = "Refuse models with more nodes than this (graph, subgraphs and functions); ONNX Runtime needs several KB per node.",
+            DefaultValueFactory = _ => PrepareOptions.DefaultMaxNodeCount,
+        };
         var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
             model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, exclude, json,
-            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes,
+            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, maxNodes,
         };
         command.SetAction(parse =>
         {
@@ -64,7 +69,7 @@ internal static class QuantizeCommand
                 parse.GetValue(observer)!, parse.GetValue(perChannel) == "true", parse.GetValue(reduceRange), parse.GetValue(exclude), parse.GetValue(json),
                 parse.GetValue(trainData), parse.GetValue(trainLabels), parse.GetValue(epochs), parse.GetValue(learningRate),
                 QuantizeNarrowConvs: parse.GetValue(narrowConvs) == "int8", BatchSize: parse.GetValue(batchSize),
-                InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)));
+                InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)), MaxNodes: parse.GetValue(maxNodes));
             if (options.Mode == "qat")
             {
                 var missing = new[] { ("--train-data", options.TrainData is null), ("--train-labels", options.TrainLabels is null), ("--epochs", options.Epochs is null), ("--learning-rate", options.LearningRate is null) }
@@ -86,7 +91,7 @@ internal static class QuantizeCommand
     internal sealed record Settings(
         string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
         string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
-        int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null);
+        int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, int MaxNodes = PrepareOptions.DefaultMaxNodeCount);
 
     /// <summary>Calibration samples per ONNX Runtime run unless <c>--batch-size</c> says otherwise.</summary>
     public const int DefaultBatchSize = 64;
@@ -121,6 +126,8 @@ internal static class QuantizeCommand
             throw new CliException($"--calibration-samples must be positive, got {s.CalibrationSamples}");
         if (s.BatchSize <= 0)
             throw new CliException($"--batch-size must be positive, got {s.BatchSize}");
+        if (s.MaxNodes <= 0)
+            throw new CliException($"--max-nodes must be positive, got {s.MaxNodes}");
         bool dynamic = s.Mode == "dynamic";
         if (target is not null && s.Mode == "qat")
             throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
@@ -132,9 +139,10 @@ internal static class QuantizeCommand
             throw new CliException($"--model: '{s.Model}' does not exist");
 
         var model = OnnxModel.Load(s.Model);
+        var prepareOptions = new PrepareOptions { InputShapes = s.InputShapes, MaxNodeCount = s.MaxNodes };
+        ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, prepareOptions)); // before the graph copy below
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, s.InputShapes);
-        var prepareOptions = new PrepareOptions { InputShapes = s.InputShapes };
         var ui = CliConsole.For(stdout);
         var watch = Stopwatch.StartNew();
         QuantizedModel result;

@@ -20,13 +20,16 @@ public static class QuantizationFlow
     /// <summary>Prepares a model for quantization with <paramref name="quantizer"/>; the model itself is not changed.</summary>
     /// <exception cref="OpsetConversionException">The model's opset is below 13 and a node in it cannot be converted to 13.</exception>
     /// <exception cref="QuantizationAnnotationException">The quantizer's annotations are inconsistent.</exception>
-    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), or a weight is not finite.</exception>
+    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), a weight is not
+    /// finite, the model has more nodes than <see cref="PrepareOptions.MaxNodeCount"/>, or it is already quantized (it holds
+    /// QuantizeLinear, DequantizeLinear, QLinear*, MatMulInteger, ConvInteger or DynamicQuantizeLinear nodes).</exception>
     /// <exception cref="ArgumentException"><see cref="PrepareOptions.InputShapes"/> names an input the model does not have (the message lists them) or contradicts its shape.</exception>
     public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(quantizer);
         options ??= new PrepareOptions();
+        ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, options));
         long floatBytes = model.Proto.CalculateSize();
         var graph = PrepareFloatGraph(model, options, out var batch);
 
@@ -51,6 +54,7 @@ public static class QuantizationFlow
     /// <summary>As <see cref="PrepareFloatGraph(OnnxModel, PrepareOptions)"/>, also saying what was done about a fixed batch dimension.</summary>
     internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch)
     {
+        ModelAdmission.CheckSize(model, options);
         var graph = OnnxGraph.FromModel(model);
         graph.EnsureUniqueNodeNames();
         InputShapeOverrides.Apply(graph, options.InputShapes);
