@@ -49,11 +49,10 @@ internal static class ConstantFoldingPass
             .ToList();
         var values = Evaluate(graph, foldable, needed);
 
-        // each result becomes an initializer (renamed if its name is taken), then the folded nodes go, consumers first
+        // each result becomes an initializer (renamed if its name is taken), then the folded nodes go, in one pass
         foreach (var name in needed)
             graph.ReplaceAllUses(name, graph.AddInitializer(values[name]));
-        foreach (var node in foldable.AsEnumerable().Reverse())
-            graph.RemoveNode(node);
+        graph.RemoveNodes(foldable);
         graph.RemoveUnusedInitializers();
         return foldable.Count;
     }
