@@ -20,7 +20,7 @@ internal static class QatQuantize
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static QuantizedModel Run(OnnxModel model, X86Quantizer quantizer, QuantizeCommand.Settings s, TextWriter stdout)
     {
-        using var qat = QuantizationAwareTraining.Prepare(model, quantizer);
+        using var qat = QuantizationAwareTraining.Prepare(model, quantizer, new PrepareOptions { MaxNodeCount = s.MaxNodes });
         var graph = qat.Prepared.Graph;
         if (graph.Inputs.Count != 1 || qat.SampleShape.Count == 0)
             throw new CliException($"--mode qat needs a model with one float input of fixed shape apart from the batch axis; '{s.Model}' has {string.Join(", ", graph.Inputs)}");

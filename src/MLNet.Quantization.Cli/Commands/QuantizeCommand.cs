@@ -50,6 +50,11 @@ internal static class QuantizeCommand
         var maxDrop = new Option<double?>("--max-accuracy-drop") { Description = "Accuracy-aware mode: the largest top-1 drop allowed." };
         var evalData = new Option<string?>("--eval-data") { Description = "Accuracy-aware mode: evaluation samples." };
         var evalLabels = new Option<string?>("--eval-labels") { Description = "Accuracy-aware mode: evaluation labels." };
+        var maxNodes = new Option<int>("--max-nodes")
+        {
+            Description = "Refuse models with more nodes than this (graph, subgraphs and functions); ONNX Runtime needs several KB per node.",
+            DefaultValueFactory = _ => PrepareOptions.DefaultMaxNodeCount,
+        };
         var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 
         var timeout = TimeoutOption.Create();
@@ -59,7 +64,7 @@ internal static class QuantizeCommand
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
             model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, exclude, json,
-            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded,
+            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded, maxNodes,
         };
         command.SetAction(parse =>
         {
@@ -69,7 +74,7 @@ internal static class QuantizeCommand
                 parse.GetValue(trainData), parse.GetValue(trainLabels), parse.GetValue(epochs), parse.GetValue(learningRate),
                 QuantizeNarrowConvs: parse.GetValue(narrowConvs) == "int8", BatchSize: parse.GetValue(batchSize),
                 InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)), TimeoutSeconds: parse.GetValue(timeout),
-                MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"));
+                MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"), MaxNodes: parse.GetValue(maxNodes));
             if (options.Mode == "qat")
             {
                 var missing = new[] { ("--train-data", options.TrainData is null), ("--train-labels", options.TrainLabels is null), ("--epochs", options.Epochs is null), ("--learning-rate", options.LearningRate is null) }
@@ -91,7 +96,8 @@ internal static class QuantizeCommand
     internal sealed record Settings(
         string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
         string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
-        int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, double? TimeoutSeconds = null, long? MaxFoldedBytes = null);
+        int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, double? TimeoutSeconds = null, long? MaxFoldedBytes = null,
+        int MaxNodes = PrepareOptions.DefaultMaxNodeCount);
 
     /// <summary>Calibration samples per ONNX Runtime run unless <c>--batch-size</c> says otherwise.</summary>
     public const int DefaultBatchSize = 64;
@@ -126,6 +132,8 @@ internal static class QuantizeCommand
             throw new CliException($"--calibration-samples must be positive, got {s.CalibrationSamples}");
         if (s.BatchSize <= 0)
             throw new CliException($"--batch-size must be positive, got {s.BatchSize}");
+        if (s.MaxNodes <= 0)
+            throw new CliException($"--max-nodes must be positive, got {s.MaxNodes}");
         bool dynamic = s.Mode == "dynamic";
         if (target is not null && s.Mode == "qat")
             throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
@@ -137,10 +145,17 @@ internal static class QuantizeCommand
             throw new CliException($"--model: '{s.Model}' does not exist");
 
         var model = OnnxModel.Load(s.Model);
+        var ui = CliConsole.For(stdout);
+        var prepareOptions = new PrepareOptions
+        {
+            InputShapes = s.InputShapes,
+            MaxNodeCount = s.MaxNodes,
+            MaxFoldedTensorBytes = s.MaxFoldedBytes,
+            Progress = ui.StageProgress,
+        };
+        ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, prepareOptions)); // before the graph copy below
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, s.InputShapes);
-        var ui = CliConsole.For(stdout);
-        var prepareOptions = new PrepareOptions { InputShapes = s.InputShapes, MaxFoldedTensorBytes = s.MaxFoldedBytes, Progress = ui.StageProgress };
         var watch = Stopwatch.StartNew();
         var (result, tuned) = TimeoutOption.Run(s.TimeoutSeconds, token => Quantize(s, target, dynamic, model, graph, prepareOptions, ui, stdout, token));
         result.Save(s.Output);

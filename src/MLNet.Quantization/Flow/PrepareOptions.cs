@@ -90,4 +90,27 @@ public sealed class PrepareOptions
 
     private readonly int _calibrationThreads;
     private readonly long? _maxFoldedTensorBytes;
+
+    /// <summary>The default of <see cref="MaxNodeCount"/>: 200,000.</summary>
+    public const int DefaultMaxNodeCount = 200_000;
+
+    /// <summary>
+    /// The most nodes (main graph, subgraphs and local functions together) a model may have; a larger one is refused
+    /// before any graph is built or ONNX Runtime sees it, with an <see cref="Graph.OnnxGraphException"/> naming the count.
+    /// Default <see cref="DefaultMaxNodeCount"/> (200,000), several times the largest real CNNs and transformers
+    /// (10–50k nodes). ONNX Runtime needs several KB of memory per node for each session quantizing builds (measured
+    /// in the README), so raise it only for a genuine model and with memory to match.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is below 1.</exception>
+    public int MaxNodeCount
+    {
+        get => _maxNodeCount;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maxNodeCount = value;
+        }
+    }
+
+    private readonly int _maxNodeCount = DefaultMaxNodeCount;
 }

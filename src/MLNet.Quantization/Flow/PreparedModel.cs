@@ -209,7 +209,7 @@ public sealed class PreparedModel
                 QuantGroupKind.Fixed => ((FixedQParamsQuantizationSpec)group.Spec).ToQParams(),
                 QuantGroupKind.Activation when !group.Observer!.HasObservations =>
                     throw new CalibrationException($"Calibration saw no finite value for tensor(s) [{string.Join(", ", group.Tensors)}]; they cannot be quantized."),
-                QuantGroupKind.Activation or QuantGroupKind.Weight => group.Observer!.CalculateQParams(),
+                QuantGroupKind.Activation or QuantGroupKind.Weight => ObservedQParams(group),
                 _ => null,
             };
         }
@@ -219,6 +219,23 @@ public sealed class PreparedModel
             var spec = (DerivedQuantizationSpec)group.Spec;
             GuardInt32Bias(group, spec);
             group.QParams = Derive(spec, group);
+        }
+    }
+
+    /// <summary>An observer's qparams; a range no qparams can represent (e.g. NaN from overflowing values) names the tensors and nodes.</summary>
+    private QParams ObservedQParams(QuantGroup group)
+    {
+        try
+        {
+            return group.Observer!.CalculateQParams();
+        }
+        catch (ArgumentException e)
+        {
+            string message = $"Cannot compute the qparams of {(group.Kind == QuantGroupKind.Weight ? "weight" : "activation")} [{string.Join(", ", group.Tensors)}] "
+                + $"(read by node {Readers(group.Tensors)}): {e.Message} Its values overflow float32 arithmetic; fix the model, or leave that node in float.";
+            if (group.Kind == QuantGroupKind.Weight)
+                throw new OnnxGraphException(message, e);
+            throw new CalibrationException(message, e);
         }
     }
 
@@ -268,6 +285,13 @@ public sealed class PreparedModel
                 scales[wc] = (float)(Math.Abs((double)bias[c]) / (activation.Scale * limit));
                 changed = true;
             }
+        }
+
+        int overflowing = Array.FindIndex(scales, v => !float.IsFinite(v));
+        if (overflowing >= 0)
+        {
+            throw new CalibrationException(
+                $"The bias '{biasGroup.Tensors.First()}' (read by node {Readers(biasGroup.Tensors)}) cannot fit int32 at any float32 weight scale: channel {overflowing} would need a weight scale above 3.4e38. Fix the model, or leave that node in float.");
         }
 
         if (changed)

@@ -38,7 +38,10 @@ public static class QuantizationFlow
     /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="quantizer"/> is null.</exception>
     /// <exception cref="OpsetConversionException">The model's opset is below 13 and a node in it cannot be converted to 13.</exception>
     /// <exception cref="QuantizationAnnotationException">The quantizer's annotations are inconsistent.</exception>
-    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), a weight is not finite, or constant folding would make a tensor over <see cref="PrepareOptions.MaxFoldedTensorBytes"/> (named in the message).</exception>
+    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load the model (the message names the node), a weight is not
+    /// finite, constant folding would make a tensor over <see cref="PrepareOptions.MaxFoldedTensorBytes"/> (named in the message),
+    /// the model has more nodes than <see cref="PrepareOptions.MaxNodeCount"/>, or it is already quantized (it holds
+    /// QuantizeLinear, DequantizeLinear, QLinear*, MatMulInteger, ConvInteger or DynamicQuantizeLinear nodes).</exception>
     /// <exception cref="ArgumentException"><see cref="PrepareOptions.InputShapes"/> names an input the model does not have (the message lists them) or contradicts its shape.</exception>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>, also while ONNX Runtime runs the model (constant folding, the batch-dimension check).</exception>
     public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null, CancellationToken cancellationToken = default)
@@ -46,6 +49,7 @@ public static class QuantizationFlow
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(quantizer);
         options ??= new PrepareOptions();
+        ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, options));
         long floatBytes = model.Proto.CalculateSize();
         var stage = new StageReporter(options.Progress, QuantizationStage.Prepare);
         var graph = PrepareFloatGraph(model, options, out var batch, cancellationToken, stage);
@@ -75,6 +79,7 @@ public static class QuantizationFlow
     /// <summary>As <see cref="PrepareFloatGraph(OnnxModel, PrepareOptions)"/>, also saying what was done about a fixed batch dimension.</summary>
     internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, CancellationToken cancellationToken = default, StageReporter? stage = null)
     {
+        ModelAdmission.CheckSize(model, options);
         cancellationToken.ThrowIfCancellationRequested();
         var graph = OnnxGraph.FromModel(model);
         graph.EnsureUniqueNodeNames();

@@ -15,6 +15,7 @@ public sealed class OnnxGraph
     private readonly GraphProto _graph;
     private readonly OnnxModel? _source;
     private readonly List<OnnxNode> _nodes = [];
+    private readonly HashSet<OnnxNode> _nodeSet = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<string, OnnxNode> _producers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<NodeInput>> _consumers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _subgraphReads = new(StringComparer.Ordinal);
@@ -304,7 +305,7 @@ public sealed class OnnxGraph
     internal void RemoveNode(OnnxNode node, bool replacingProducer)
     {
         ArgumentNullException.ThrowIfNull(node);
-        if (!_nodes.Contains(node))
+        if (!_nodeSet.Contains(node))
             throw new OnnxGraphException($"Node '{node.Name}' is not in graph '{Name}'.");
         foreach (var output in node.Outputs.Where(o => o.Length > 0))
         {
@@ -312,7 +313,33 @@ public sealed class OnnxGraph
                 throw new OnnxGraphException($"Cannot remove node '{node.Name}': its output '{output}' is still read.");
         }
 
+        _nodes.Remove(node);
         Unregister(node);
+    }
+
+    /// <summary>
+    /// Removes many nodes in one pass over the node list (removing them one by one is quadratic in the graph's size).
+    /// Their outputs may be read only by each other.
+    /// </summary>
+    internal void RemoveNodes(IReadOnlyCollection<OnnxNode> nodes)
+    {
+        ArgumentNullException.ThrowIfNull(nodes);
+        var removing = new HashSet<OnnxNode>(nodes, ReferenceEqualityComparer.Instance);
+        foreach (var node in removing)
+        {
+            if (!_nodeSet.Contains(node))
+                throw new OnnxGraphException($"Node '{node.Name}' is not in graph '{Name}'.");
+            foreach (var output in node.Outputs.Where(o => o.Length > 0))
+            {
+                bool readOutside = _consumers.TryGetValue(output, out var uses) && uses.Any(u => !removing.Contains(u.Node));
+                if (readOutside || _subgraphReads.ContainsKey(output) || IsGraphOutput(output))
+                    throw new OnnxGraphException($"Cannot remove node '{node.Name}': its output '{output}' is still read.");
+            }
+        }
+
+        _nodes.RemoveAll(removing.Contains);
+        foreach (var node in removing)
+            Unregister(node);
     }
 
     /// <summary>Points input <paramref name="inputIndex"/> of <paramref name="node"/> at another tensor.</summary>
@@ -335,7 +362,7 @@ public sealed class OnnxGraph
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(tensorName);
-        if (!_nodes.Contains(node))
+        if (!_nodeSet.Contains(node))
             throw new OnnxGraphException($"Node '{node.Name}' is not in graph '{Name}'.");
         node.Proto.Input.Add(tensorName);
         if (tensorName.Length > 0)
@@ -471,6 +498,7 @@ public sealed class OnnxGraph
         }
 
         _nodes.Add(node);
+        _nodeSet.Add(node);
         if (node.Name.Length > 0)
             _nodeNames.Add(node.Name);
         foreach (var output in node.Outputs.Where(o => o.Length > 0))
@@ -485,9 +513,10 @@ public sealed class OnnxGraph
             _subgraphReads[read] = _subgraphReads.GetValueOrDefault(read) + 1;
     }
 
+    /// <summary>Drops a node from the maps; the caller has taken it out of <see cref="_nodes"/>.</summary>
     private void Unregister(OnnxNode node)
     {
-        _nodes.Remove(node);
+        _nodeSet.Remove(node);
         _nodeNames.Remove(node.Name);
         foreach (var output in node.Outputs.Where(o => o.Length > 0))
             _producers.Remove(output);

@@ -57,6 +57,8 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxCalibrationRows must be at least 1, got {options.MaxCalibrationRows}.");
         if (options.IntraOpNumThreads is < 0)
             throw new ArgumentOutOfRangeException(nameof(options), $"IntraOpNumThreads must be 0 (ORT's default) or more, got {options.IntraOpNumThreads}.");
+        if (options.MaxNodeCount < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), $"MaxNodeCount must be at least 1, got {options.MaxNodeCount}.");
         if (options.BatchSize < 1 || options.ScoringBatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize and ScoringBatchSize must be at least 1, got {options.BatchSize} and {options.ScoringBatchSize}.");
         if (options.Quantizer is not null && (options.ActivationObserver is not null || options.ReduceRange || options.ExcludedNodes.Count > 0))
@@ -105,7 +107,13 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         _ = _inputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList(); // the columns, checked before the slow prepare
-        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), new PrepareOptions { InputShapes = InputShapes, MaxFoldedTensorBytes = _options.MaxFoldedTensorBytes, Progress = _options.StageProgress }, _options.CancellationToken);
+        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), new PrepareOptions
+        {
+            InputShapes = InputShapes,
+            MaxFoldedTensorBytes = _options.MaxFoldedTensorBytes,
+            MaxNodeCount = _options.MaxNodeCount,
+            Progress = _options.StageProgress,
+        }, _options.CancellationToken);
         // the prepared graph's inputs: a fixed batch made symbolic there scores (and calibrates) many rows per run
         var preparedInputs = prepared.Graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var scoringInputs = _inputs.Select(i => preparedInputs[i.Name]).ToList();

@@ -117,6 +117,12 @@ public sealed class QuantizationOptions
     public string? TempDirectory { get; set; }
 
     /// <summary>
+    /// The most nodes (graph, subgraphs and functions) the model may have, as <see cref="PrepareOptions.MaxNodeCount"/>;
+    /// default <see cref="PrepareOptions.DefaultMaxNodeCount"/> (200,000). A larger model is refused during <c>Fit</c>.
+    /// </summary>
+    public int MaxNodeCount { get; set; } = PrepareOptions.DefaultMaxNodeCount;
+
+    /// <summary>
     /// Receives calibration progress after each batch during <c>Fit</c>: rows so far, and when the data view knows its
     /// row count, the total, the fraction done and an ETA (<see cref="CalibrationProgress.EstimatedRemaining"/>).
     /// </summary>

@@ -124,7 +124,9 @@ public static class QParamsCalculator
         }
         else
         {
-            float scale = MathF.Max((maxPos - minNeg) / (float)levels, options.Eps);
+            float span = maxPos - minNeg;
+            // a span that overflows float32 (a range near [−3.4e38, 3.4e38]) is divided in double; the scale fits a float
+            float scale = MathF.Max(float.IsFinite(span) ? span / (float)levels : (float)(((double)maxPos - minNeg) / levels), options.Eps);
             // torch.round(min_val_neg / scale) in float32, half to even; then qmin minus it, clamped.
             double rounded = Math.Round((double)(minNeg / scale), MidpointRounding.ToEven);
             double zp = Math.Clamp(qmin - rounded, qmin, qmax);

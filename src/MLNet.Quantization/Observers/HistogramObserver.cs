@@ -105,6 +105,7 @@ public sealed class HistogramObserver : Observer
         float binWidth = (max - min) / bins; // float32 tensor arithmetic in torch
         if (binWidth == 0f)
             return (min, max); // every error is 0, so torch walks to the end without moving; the range is unchanged
+        double wideWidth = ((double)max - min) / bins; // when max − min overflows float32 (values near ±3.4e38)
 
         // torch keeps the histogram in float32 and cumsum accumulates in double before storing float32
         var counts = new float[bins];
@@ -162,6 +163,8 @@ public sealed class HistogramObserver : Observer
             endBin = nextEnd;
         }
 
+        if (!float.IsFinite(binWidth))
+            return ((float)(min + (wideWidth * startBin)), (float)(min + (wideWidth * (endBin + 1))));
         return (min + binWidth * startBin, min + binWidth * (endBin + 1));
     }
 

@@ -15,6 +15,9 @@ public sealed class OnnxModel
     private const string StreamName = "<stream>";
     private const string BytesName = "<bytes>";
 
+    /// <summary>Google.Protobuf's default recursion limit, which bounds how deep subgraphs can nest in a model we parse.</summary>
+    private const int RecursionLimit = 100;
+
     internal OnnxModel(ModelProto proto, string? sourceName, string? baseDirectory)
         : this(proto, sourceName, baseDirectory, sourceName ?? "<model>")
     {
@@ -233,6 +236,10 @@ public sealed class OnnxModel
         try
         {
             proto = ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException ex) when (ex.Message.Contains("levels of nesting", StringComparison.Ordinal))
+        {
+            throw OnnxFormatException.For(displayName, $"nests messages deeper than protobuf's limit of {RecursionLimit} levels of nesting (subgraphs inside subgraphs about 30 deep); no real model nests that deep", ex);
         }
         catch (InvalidProtocolBufferException ex)
         {

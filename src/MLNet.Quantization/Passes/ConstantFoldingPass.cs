@@ -90,8 +90,7 @@ internal static class ConstantFoldingPass
             .ToList();
         foreach (var name in needed)
             graph.ReplaceAllUses(name, graph.AddInitializer(values[name]));
-        foreach (var node in foldable.AsEnumerable().Reverse())
-            graph.RemoveNode(node);
+        graph.RemoveNodes(foldable);
         graph.RemoveUnusedInitializers();
     }
 

@@ -76,7 +76,7 @@ internal sealed class FuzzHarness(string workDirectory)
     private static object QuantizeAndInspect(OnnxModel model, bool dynamic)
     {
         var quantizer = new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(isDynamic: dynamic));
-        var prepared = QuantizationFlow.Prepare(model, quantizer);
+        var prepared = QuantizationFlow.Prepare(model, quantizer, new PrepareOptions { MaxNodeCount = ModelMutator.NodeLimit });
         if (prepared.NeedsCalibration)
             prepared.Calibrate([RandomBatch(prepared.Graph)]);
         var quantized = prepared.Convert();
@@ -116,13 +116,13 @@ internal sealed class FuzzHarness(string workDirectory)
             switch (fuzzCase.Index % 4)
             {
                 case 0:
-                    Cli(fuzzCase, "cli-dynamic", outcome, ["quantize", "--model", path, "--output", output, "--mode", "dynamic"]);
+                    Cli(fuzzCase, "cli-dynamic", outcome, ["quantize", "--model", path, "--output", output, "--mode", "dynamic", "--max-nodes", NodeLimit]);
                     break;
                 case 2:
                     string csv = Path.Combine(workDirectory, "calibration.csv");
                     if (!File.Exists(csv))
                         File.WriteAllText(csv, RandomCsv(rows: 3, values: 784));
-                    Cli(fuzzCase, "cli-static", outcome, ["quantize", "--model", path, "--output", output, "--calibration-data", csv, "--activation-observer", "minmax"]);
+                    Cli(fuzzCase, "cli-static", outcome, ["quantize", "--model", path, "--output", output, "--calibration-data", csv, "--activation-observer", "minmax", "--max-nodes", NodeLimit]);
                     break;
             }
 
@@ -138,6 +138,8 @@ internal sealed class FuzzHarness(string workDirectory)
         if (leftovers.Length > 0)
             throw new AssertFailedException($"{fuzzCase.Label}: the CLI left temporary files: {string.Join(", ", leftovers)}");
     }
+
+    private static readonly string NodeLimit = ModelMutator.NodeLimit.ToString(CultureInfo.InvariantCulture);
 
     private static void Cli(FuzzCase fuzzCase, string stage, StringBuilder outcome, string[] args)
     {

@@ -82,6 +82,48 @@ public sealed class ModelFuzzTests
         }
     }
 
+    [TestMethod]
+    [DataRow("node-flood", "dynamic:OnnxGraphException")]
+    [DataRow("already-quantized", "dynamic:OnnxGraphException")]
+    [DataRow("deep-subgraphs", null)]
+    [DataRow("extreme-weights", null)]
+    public void TheHugeDeepQuantizedAndExtremeFamiliesEndTyped(string family, string? expected)
+    {
+        var model = ("fmnist_cnn", File.ReadAllBytes(TestPaths.Model("fmnist_cnn")));
+        string work = TestPaths.NewTempDirectory();
+        try
+        {
+            var harness = new FuzzHarness(work);
+            var outcomes = new List<string>();
+            for (int seed = 1; seed <= 8; seed++)
+            {
+                var fuzzCase = ModelMutator.CreateWith(family, seed, model);
+                StringAssert.StartsWith(fuzzCase.Mutations, family.Split('-')[0]);
+                Assert.DoesNotContain("(none)", fuzzCase.Mutations);
+                string outcome = harness.Run(fuzzCase);
+                TestContext.WriteLine($"{fuzzCase.Label}: {outcome}");
+                outcomes.Add(outcome);
+                if (expected is not null)
+                    StringAssert.Contains(outcome, expected, fuzzCase.Label);
+                if (family == "deep-subgraphs")
+                {
+                    // protobuf parses about 30 levels; deeper is a format error at load, never a crash
+                    int depth = int.Parse(fuzzCase.Mutations["deep-subgraphs(".Length..^1], System.Globalization.CultureInfo.InvariantCulture);
+                    if (depth >= 35)
+                        StringAssert.StartsWith(outcome, "load:OnnxFormatException", fuzzCase.Label);
+                    else if (depth <= 25)
+                        StringAssert.StartsWith(outcome, "load:ok", fuzzCase.Label);
+                }
+            }
+
+            Assert.HasCount(8, outcomes);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
     private static int EnvInt(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), out int value) && value > 0 ? value : fallback;
 }

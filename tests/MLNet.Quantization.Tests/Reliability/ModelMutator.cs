@@ -13,7 +13,9 @@ internal sealed record FuzzCase(int Index, string Model, string Mutations, byte[
 /// Makes damaged copies of the bundled models, reproducibly from (seed, case index): byte-level damage (truncation,
 /// bit flips) and graph-level damage on the parsed protobuf (dangling names, wrong initializer sizes and dims, cycles,
 /// unknown ops, missing or absurd opsets, duplicate names, empty graphs, wrong dtypes, dropped or absurd attributes,
-/// swapped inputs, NaN/Inf/huge weights, changed input shapes). One to three graph mutations are stacked per case.
+/// swapped inputs, NaN/Inf/huge weights, changed input shapes, node counts just over <see cref="NodeLimit"/>, subgraphs
+/// nested up to 40 deep, Q/DQ or QOperator nodes, weights near ±3.4e38 or subnormal). One to three graph mutations are
+/// stacked per case.
 /// </summary>
 internal static class ModelMutator
 {
@@ -41,7 +43,17 @@ internal static class ModelMutator
         ("weight-to-input", WeightToInput),
         ("remove-outputs", (m, _) => { m.Graph.Output.Clear(); return "remove-outputs"; }),
         ("rename-op-domain", OpDomain),
+        ("node-flood", NodeFlood),
+        ("deep-subgraphs", DeepSubgraphs),
+        ("already-quantized", AlreadyQuantized),
+        ("extreme-weights", ExtremeWeights),
     ];
+
+    /// <summary>
+    /// The node limit the harness quantizes under (<see cref="PrepareOptions.MaxNodeCount"/>, CLI <c>--max-nodes</c>),
+    /// low enough that node-flood cases pass it cheaply.
+    /// </summary>
+    public const int NodeLimit = 1_500;
 
     /// <summary>The case for <paramref name="index"/> under <paramref name="seed"/>; the same pair always gives the same bytes.</summary>
     public static FuzzCase Create(int seed, int index, IReadOnlyList<(string Name, byte[] Bytes)> models)
@@ -74,6 +86,15 @@ internal static class ModelMutator
         }
 
         return new FuzzCase(index, name, string.Join(" + ", applied), model.ToByteArray());
+    }
+
+    /// <summary>One named graph mutation applied to <paramref name="model"/> (for tests of a single family).</summary>
+    public static FuzzCase CreateWith(string family, int seed, (string Name, byte[] Bytes) model)
+    {
+        var random = new Random(seed);
+        var proto = ModelProto.Parser.ParseFrom(model.Bytes);
+        string applied = GraphMutations.Single(m => m.Name == family).Apply(proto, random);
+        return new FuzzCase(seed, model.Name, applied, proto.ToByteArray());
     }
 
     private static NodeProto? PickNode(ModelProto model, Random random) =>
@@ -378,5 +399,121 @@ internal static class ModelMutator
             info.Type.TensorType.Shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
         model.Graph.Input.Add(info);
         return $"weight-to-input({tensor.Name})";
+    }
+
+    /// <summary>An Identity chain read from a graph output, taking the node count just over <see cref="NodeLimit"/>.</summary>
+    private static string NodeFlood(ModelProto model, Random random)
+    {
+        var graph = model.Graph;
+        if (graph.Output.Count == 0)
+            return "node-flood(none)";
+        int extra = NodeLimit - graph.Node.Count + random.Next(1, 50);
+        string last = graph.Output[0].Name;
+        for (int i = 0; i < extra; i++)
+        {
+            var node = new NodeProto { OpType = "Identity", Name = $"flood_{i}" };
+            node.Input.Add(last);
+            last = $"flood_out_{i}";
+            node.Output.Add(last);
+            graph.Node.Add(node);
+        }
+
+        graph.Output.Add(new ValueInfoProto { Name = last, Type = graph.Output[0].Type?.Clone() });
+        return $"node-flood(+{extra})";
+    }
+
+    /// <summary>An If whose then-branch holds an If, and so on, 1 to 40 levels (protobuf parses about 30).</summary>
+    private static string DeepSubgraphs(ModelProto model, Random random)
+    {
+        var graph = model.Graph;
+        if (graph.Input.Count == 0)
+            return "deep-subgraphs(none)";
+        int depth = random.Next(1, 41);
+        var cond = new TensorProto { Name = "fuzz_cond", DataType = (int)TensorProto.Types.DataType.Bool, RawData = ByteString.CopyFrom([1]) };
+        graph.Initializer.Add(cond);
+        string x = graph.Input[0].Name;
+        GraphProto Leaf(string name, string output)
+        {
+            var leaf = new GraphProto { Name = name };
+            var identity = new NodeProto { OpType = "Identity", Name = name + "_id" };
+            identity.Input.Add(x);
+            identity.Output.Add(output);
+            leaf.Node.Add(identity);
+            leaf.Output.Add(new ValueInfoProto { Name = output, Type = graph.Input[0].Type?.Clone() });
+            return leaf;
+        }
+
+        var inner = Leaf("fuzz_leaf", $"fuzz_o{depth}");
+        NodeProto? top = null;
+        for (int k = depth - 1; k >= 0; k--)
+        {
+            var node = new NodeProto { OpType = "If", Name = $"fuzz_if{k}" };
+            node.Input.Add(cond.Name);
+            node.Output.Add($"fuzz_o{k}");
+            node.Attribute.Add(new AttributeProto { Name = "then_branch", Type = AttributeProto.Types.AttributeType.Graph, G = inner });
+            node.Attribute.Add(new AttributeProto { Name = "else_branch", Type = AttributeProto.Types.AttributeType.Graph, G = Leaf($"fuzz_else{k}", $"fuzz_e{k}") });
+            if (k == 0)
+            {
+                top = node;
+                break;
+            }
+
+            inner = new GraphProto { Name = $"fuzz_g{k}" };
+            inner.Node.Add(node);
+            inner.Output.Add(new ValueInfoProto { Name = $"fuzz_o{k}", Type = graph.Input[0].Type?.Clone() });
+        }
+
+        graph.Node.Add(top!);
+        graph.Output.Add(new ValueInfoProto { Name = "fuzz_o0", Type = graph.Input[0].Type?.Clone() });
+        return $"deep-subgraphs({depth})";
+    }
+
+    /// <summary>A QuantizeLinear/DequantizeLinear pair on a node input, or a node renamed to a QOperator or Integer op.</summary>
+    private static string AlreadyQuantized(ModelProto model, Random random)
+    {
+        var node = PickNode(model, random);
+        if (node is null || node.Input.Count == 0)
+            return "already-quantized(none)";
+        if (random.Next(2) == 0)
+        {
+            string[] ops = ["QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "DynamicQuantizeLinear"];
+            string op = ops[random.Next(ops.Length)];
+            node.OpType = op;
+            return $"already-quantized({node.Name}→{op})";
+        }
+
+        var graph = model.Graph;
+        graph.Initializer.Add(new TensorProto { Name = "fuzz_scale", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(BitConverter.GetBytes(0.05f)) });
+        graph.Initializer.Add(new TensorProto { Name = "fuzz_zp", DataType = (int)TensorProto.Types.DataType.Uint8, RawData = ByteString.CopyFrom([128]) });
+        var quantize = new NodeProto { OpType = "QuantizeLinear", Name = "fuzz_q" };
+        quantize.Input.AddRange([node.Input[0], "fuzz_scale", "fuzz_zp"]);
+        quantize.Output.Add("fuzz_q_out");
+        var dequantize = new NodeProto { OpType = "DequantizeLinear", Name = "fuzz_dq" };
+        dequantize.Input.AddRange(["fuzz_q_out", "fuzz_scale", "fuzz_zp"]);
+        dequantize.Output.Add("fuzz_dq_out");
+        node.Input[0] = "fuzz_dq_out";
+        graph.Node.Insert(0, dequantize);
+        graph.Node.Insert(0, quantize);
+        return $"already-quantized(qdq→{node.Name})";
+    }
+
+    /// <summary>Weights near float32's limits (±3.4e38, ±float.MaxValue, alternating signs) or subnormal, in one channel or all.</summary>
+    private static string ExtremeWeights(ModelProto model, Random random)
+    {
+        var tensor = PickInitializer(model, random, withRawData: true);
+        if (tensor is null || tensor.DataType != 1)
+            return "extreme-weights(none)";
+        float[] specials = [3.4e38f, -3.4e38f, float.MaxValue, -float.MaxValue, 1e38f, 1e-45f, -1.4e-45f];
+        float value = specials[random.Next(specials.Length)];
+        bool alternate = random.Next(2) == 0;
+        var floats = new float[tensor.RawData.Length / 4];
+        Buffer.BlockCopy(tensor.RawData.ToByteArray(), 0, floats, 0, floats.Length * 4);
+        int end = random.Next(2) == 0 ? floats.Length : Math.Min(floats.Length, Math.Max(1, floats.Length / Math.Max(1, (int)tensor.Dims.FirstOrDefault(1))));
+        for (int i = 0; i < end; i++)
+            floats[i] = alternate && i % 2 == 1 ? -value : value;
+        var raw = new byte[floats.Length * 4];
+        Buffer.BlockCopy(floats, 0, raw, 0, raw.Length);
+        tensor.RawData = ByteString.CopyFrom(raw);
+        return $"extreme-weights({tensor.Name}[..{end}]={value}{(alternate ? "±" : "")})";
     }
 }

@@ -49,12 +49,18 @@ internal sealed class Histogram
         Max = max;
         int bins = Counts.Length;
         float range = max - min;
-        if (range == 0f || !float.IsFinite(range))
+        if (range == 0f)
         {
             // torch.histc widens an empty range; every finite value is the same, so one bin holds them all.
-            Counts[range == 0f ? bins / 2 : 0] = CountFinite(values);
-            if (range == 0f)
-                return;
+            Counts[bins / 2] = CountFinite(values);
+            return;
+        }
+
+        if (!float.IsFinite(range))
+        {
+            // max − min overflows float32 (values near ±3.4e38): the bins are computed in double instead.
+            FillWide(values, min, (double)max - min);
+            return;
         }
 
         if (allFinite)
@@ -70,6 +76,19 @@ internal sealed class Histogram
             if (!float.IsFinite(x))
                 continue;
             counts[BinOf(x, min, fbins, range, bins)] += 1;
+        }
+    }
+
+    /// <summary>Bins of the finite values when the range only fits a double; the same formula as <see cref="BinOf"/>.</summary>
+    private void FillWide(ReadOnlySpan<float> values, float min, double range)
+    {
+        int bins = Counts.Length;
+        foreach (float x in values)
+        {
+            if (!float.IsFinite(x))
+                continue;
+            int b = (int)(((double)x - min) * bins / range);
+            Counts[b >= bins ? bins - 1 : b < 0 ? 0 : b] += 1;
         }
     }
 
