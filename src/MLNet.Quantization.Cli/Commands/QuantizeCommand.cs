@@ -16,11 +16,18 @@ namespace MLNet.Quantization.Cli.Commands;
 /// <summary><c>quantize --model IN.onnx --output OUT.onnx [options]</c>, as shared/CLI.md specifies.</summary>
 internal static class QuantizeCommand
 {
-    public static Command Create(TextWriter stdout)
+    /// <summary>What the tool prints when it is asked for <c>--mode qat</c> and has no QAT mode.</summary>
+    public const string QatNeedsQatTool = "--mode qat needs the mlnet-quantize-qat tool (dotnet tool install --global mlnet-quantize-qat), which carries TorchSharp; mlnet-quantize does static and dynamic";
+
+    public static Command Create(TextWriter stdout, IQatMode? qatMode)
     {
         var model = new Option<string>("--model") { Description = "The float ONNX model.", Required = true };
         var output = new Option<string>("--output") { Description = "Where to write the QDQ model.", Required = true };
-        var mode = new Option<string>("--mode") { Description = "static, dynamic or qat.", DefaultValueFactory = _ => "static" };
+        var mode = new Option<string>("--mode")
+        {
+            Description = qatMode is null ? "static or dynamic (qat: the mlnet-quantize-qat tool)." : "static, dynamic or qat.",
+            DefaultValueFactory = _ => "static",
+        };
         mode.AcceptOnlyFromAmong("static", "dynamic", "qat");
         var calibrationData = new Option<string?>("--calibration-data") { Description = "Calibration samples (.npy, .npz or .csv); required for static and qat." };
         var calibrationSamples = new Option<int>("--calibration-samples") { Description = "Use the first N samples.", DefaultValueFactory = _ => 512 };
@@ -67,6 +74,8 @@ internal static class QuantizeCommand
                 InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)));
             if (options.Mode == "qat")
             {
+                if (qatMode is null)
+                    throw new CliException(QatNeedsQatTool);
                 var missing = new[] { ("--train-data", options.TrainData is null), ("--train-labels", options.TrainLabels is null), ("--epochs", options.Epochs is null), ("--learning-rate", options.LearningRate is null) }
                     .Where(m => m.Item2).Select(m => m.Item1).ToList();
                 if (missing.Count > 0)
@@ -77,7 +86,7 @@ internal static class QuantizeCommand
                     throw new CliException($"--learning-rate must be a positive number, got {options.LearningRate}");
             }
 
-            return Run(options, AccuracyTarget(parse.GetValue(maxDrop), parse.GetValue(evalData), parse.GetValue(evalLabels), parse.GetValue(layerTypes)), stdout);
+            return Run(options, AccuracyTarget(parse.GetValue(maxDrop), parse.GetValue(evalData), parse.GetValue(evalLabels), parse.GetValue(layerTypes)), qatMode, stdout);
         });
         return command;
     }
@@ -115,7 +124,7 @@ internal static class QuantizeCommand
         return new AccuracyTargetSettings(maxDrop.Value, evalData!, evalLabels!, types);
     }
 
-    private static int Run(Settings s, AccuracyTargetSettings? target, TextWriter stdout)
+    private static int Run(Settings s, AccuracyTargetSettings? target, IQatMode? qatMode, TextWriter stdout)
     {
         if (s.CalibrationSamples <= 0)
             throw new CliException($"--calibration-samples must be positive, got {s.CalibrationSamples}");
@@ -146,7 +155,7 @@ internal static class QuantizeCommand
         }
         else if (s.Mode == "qat")
         {
-            result = QatQuantize.Run(model, BuildQuantizer(s, dynamic, graph), s, stdout);
+            result = (qatMode ?? throw new CliException(QatNeedsQatTool)).Run(model, BuildQuantizer(s, dynamic, graph), s, stdout);
         }
         else
         {
