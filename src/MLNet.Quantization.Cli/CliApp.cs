@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Runtime.InteropServices;
 using MLNet.Quantization.Cli.Commands;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
@@ -17,10 +18,26 @@ namespace MLNet.Quantization.Cli;
 public static class CliApp
 {
     /// <summary>Runs the tool with the given writers; returns the exit code.</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, qatMode: null);
+
+    /// <summary>
+    /// A tool's entry point: runs it on the console, deleting the temporary files of saves in progress on SIGINT/SIGTERM
+    /// (no finally block runs then) before the signal ends the process.
+    /// </summary>
+    internal static int RunOnConsole(string[] args, IQatMode? qatMode)
     {
-        var root = new RootCommand("mlnet-quantize: int8 quantization of ONNX models for ONNX Runtime (x86).");
-        root.Subcommands.Add(QuantizeCommand.Create(stdout));
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => PendingFile.DeleteAllPending());
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => PendingFile.DeleteAllPending());
+        return Run(args, Console.Out, Console.Error, qatMode);
+    }
+
+    /// <summary>Runs the tool, with <c>--mode qat</c> when <paramref name="qatMode"/> is given; returns the exit code.</summary>
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, IQatMode? qatMode)
+    {
+        var root = new RootCommand(qatMode is null
+            ? "mlnet-quantize: int8 quantization of ONNX models for ONNX Runtime (x86)."
+            : "mlnet-quantize-qat: mlnet-quantize with quantization-aware training (quantize --mode qat, TorchSharp).");
+        root.Subcommands.Add(QuantizeCommand.Create(stdout, qatMode));
         root.Subcommands.Add(InspectCommand.Create(stdout));
         root.Subcommands.Add(EvalCommand.Create(stdout));
         root.Subcommands.Add(BenchCommand.Create(stdout));

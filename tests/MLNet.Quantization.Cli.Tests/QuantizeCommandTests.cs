@@ -77,7 +77,7 @@ public sealed class QuantizeCommandTests
         string output = Path.Combine(_dir, "cnn_qat.onnx");
         string json = Path.Combine(_dir, "cnn_qat.json");
 
-        var (code, stdout, stderr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "qat", "--calibration-data", _calibration,
+        var (code, stdout, stderr) = CliTestFiles.RunQat("quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "qat", "--calibration-data", _calibration,
             "--train-data", data, "--train-labels", labels, "--epochs", "1", "--learning-rate", "1e-4", "--json", json);
 
         Assert.AreEqual(0, code, stderr);
@@ -94,7 +94,7 @@ public sealed class QuantizeCommandTests
 
         string badLabels = Path.Combine(_dir, "bad_labels.npy");
         OtherCommandsTests.WriteInt64Npy(badLabels, Enumerable.Repeat(12L, 512).ToArray());
-        var (badCode, _, badErr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", Path.Combine(_dir, "bad.onnx"), "--mode", "qat", "--calibration-data", _calibration,
+        var (badCode, _, badErr) = CliTestFiles.RunQat("quantize", "--model", Model("fmnist_cnn"), "--output", Path.Combine(_dir, "bad.onnx"), "--mode", "qat", "--calibration-data", _calibration,
             "--train-data", data, "--train-labels", badLabels, "--epochs", "1", "--learning-rate", "1e-4");
         Assert.AreEqual(2, badCode, badErr);
         StringAssert.Contains(badErr, "--train-labels: label 12");
@@ -182,7 +182,7 @@ public sealed class QuantizeCommandTests
             (["quantize", "--model", Model("fmnist_cnn"), "--output", output], "--calibration-data"),
             (["quantize", "--model", Model("fmnist_cnn"), "--output", Path.Combine(_dir, "no", "dir", "x.onnx"), "--mode", "dynamic"], "does not exist"),
             (["quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "dynamic", "--exclude", "NoSuchNode"], "NoSuchNode"),
-            (["quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "qat", "--calibration-data", _calibration], "--train-data"),
+            (["quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "qat", "--calibration-data", _calibration], "mlnet-quantize-qat"),
         };
         foreach (var (args, expect) in cases)
         {

@@ -16,11 +16,18 @@ namespace MLNet.Quantization.Cli.Commands;
 /// <summary><c>quantize --model IN.onnx --output OUT.onnx [options]</c>, as shared/CLI.md specifies.</summary>
 internal static class QuantizeCommand
 {
-    public static Command Create(TextWriter stdout)
+    /// <summary>What the tool prints when it is asked for <c>--mode qat</c> and has no QAT mode.</summary>
+    public const string QatNeedsQatTool = "--mode qat needs the mlnet-quantize-qat tool (dotnet tool install --global mlnet-quantize-qat), which carries TorchSharp; mlnet-quantize does static and dynamic";
+
+    public static Command Create(TextWriter stdout, IQatMode? qatMode)
     {
         var model = new Option<string>("--model") { Description = "The float ONNX model.", Required = true };
         var output = new Option<string>("--output") { Description = "Where to write the QDQ model.", Required = true };
-        var mode = new Option<string>("--mode") { Description = "static, dynamic or qat.", DefaultValueFactory = _ => "static" };
+        var mode = new Option<string>("--mode")
+        {
+            Description = qatMode is null ? "static or dynamic (qat: the mlnet-quantize-qat tool)." : "static, dynamic or qat.",
+            DefaultValueFactory = _ => "static",
+        };
         mode.AcceptOnlyFromAmong("static", "dynamic", "qat");
         var calibrationData = new Option<string?>("--calibration-data") { Description = "Calibration samples (.npy, .npz or .csv); required for static and qat." };
         var calibrationSamples = new Option<int>("--calibration-samples") { Description = "Use the first N samples.", DefaultValueFactory = _ => 512 };
@@ -77,6 +84,8 @@ internal static class QuantizeCommand
                 MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"), MaxNodes: parse.GetValue(maxNodes));
             if (options.Mode == "qat")
             {
+                if (qatMode is null)
+                    throw new CliException(QatNeedsQatTool);
                 var missing = new[] { ("--train-data", options.TrainData is null), ("--train-labels", options.TrainLabels is null), ("--epochs", options.Epochs is null), ("--learning-rate", options.LearningRate is null) }
                     .Where(m => m.Item2).Select(m => m.Item1).ToList();
                 if (missing.Count > 0)
@@ -87,7 +96,7 @@ internal static class QuantizeCommand
                     throw new CliException($"--learning-rate must be a positive number, got {options.LearningRate}");
             }
 
-            return Run(options, AccuracyTarget(parse.GetValue(maxDrop), parse.GetValue(evalData), parse.GetValue(evalLabels), parse.GetValue(layerTypes)), stdout);
+            return Run(options, AccuracyTarget(parse.GetValue(maxDrop), parse.GetValue(evalData), parse.GetValue(evalLabels), parse.GetValue(layerTypes)), qatMode, stdout);
         });
         return command;
     }
@@ -126,7 +135,7 @@ internal static class QuantizeCommand
         return new AccuracyTargetSettings(maxDrop.Value, evalData!, evalLabels!, types);
     }
 
-    private static int Run(Settings s, AccuracyTargetSettings? target, TextWriter stdout)
+    private static int Run(Settings s, AccuracyTargetSettings? target, IQatMode? qatMode, TextWriter stdout)
     {
         if (s.CalibrationSamples <= 0)
             throw new CliException($"--calibration-samples must be positive, got {s.CalibrationSamples}");
@@ -157,7 +166,7 @@ internal static class QuantizeCommand
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, s.InputShapes);
         var watch = Stopwatch.StartNew();
-        var (result, tuned) = TimeoutOption.Run(s.TimeoutSeconds, token => Quantize(s, target, dynamic, model, graph, prepareOptions, ui, stdout, token));
+        var (result, tuned) = TimeoutOption.Run(s.TimeoutSeconds, token => Quantize(s, target, dynamic, model, graph, prepareOptions, ui, stdout, qatMode, token));
         result.Save(s.Output);
         watch.Stop();
 
@@ -183,7 +192,7 @@ internal static class QuantizeCommand
 
     /// <summary>Prepares, calibrates and converts as the settings say; cancelled through <paramref name="token"/> (<c>--timeout</c>).</summary>
     private static (QuantizedModel Result, AccuracyAwareResult? Tuned) Quantize(Settings s, AccuracyTargetSettings? target, bool dynamic, OnnxModel model, OnnxGraph graph,
-        PrepareOptions prepareOptions, CliConsole ui, TextWriter stdout, CancellationToken token)
+        PrepareOptions prepareOptions, CliConsole ui, TextWriter stdout, IQatMode? qatMode, CancellationToken token)
     {
         if (target is not null)
         {
@@ -192,7 +201,7 @@ internal static class QuantizeCommand
         }
 
         if (s.Mode == "qat")
-            return (QatQuantize.Run(model, BuildQuantizer(s, dynamic, graph), s, stdout), null);
+            return ((qatMode ?? throw new CliException(QatNeedsQatTool)).Run(model, BuildQuantizer(s, dynamic, graph), s, stdout), null);
 
         var prepared = QuantizationFlow.Prepare(model, BuildQuantizer(s, dynamic, graph), prepareOptions, token);
         if (prepared.NeedsCalibration)

@@ -69,8 +69,8 @@ public static partial class QuantizeKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> QuantizeNarrowV256(ref float xs, in ParamsV256 p, int i, Vector256<float> lo, Vector256<float> hi)
     {
-        var q = Vector256.Round(Vector256.LoadUnsafe(ref xs, (nuint)i) / p.Scale(i)) + p.ZeroPointSingle(i);
-        var c = Vector256.MinNative(Vector256.MaxNative(q, lo), hi);
+        var q = Vector256Ops.Round(Vector256.LoadUnsafe(ref xs, (nuint)i) / p.Scale(i)) + p.ZeroPointSingle(i);
+        var c = Vector256Ops.MinNative(Vector256Ops.MaxNative(q, lo), hi);
         c = Vector256.ConditionalSelect(Vector256.Equals(q, q), c, lo); // NaN → quantMin
         return Vector256.ConvertToInt32(c);
     }
@@ -79,7 +79,7 @@ public static partial class QuantizeKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> QuantizeWideV256(ref float xs, in ParamsV256 p, int i, Vector256<double> lo, Vector256<double> hi)
     {
-        var r = Vector256.Round(Vector256.LoadUnsafe(ref xs, (nuint)i) / p.Scale(i));
+        var r = Vector256Ops.Round(Vector256.LoadUnsafe(ref xs, (nuint)i) / p.Scale(i));
         var z = p.ZeroPoint(i);
         var a = ClampV256(Vector256.WidenLower(r) + Vector256.ConvertToDouble(Vector256.WidenLower(z)), lo, hi);
         var b = ClampV256(Vector256.WidenUpper(r) + Vector256.ConvertToDouble(Vector256.WidenUpper(z)), lo, hi);
@@ -89,7 +89,7 @@ public static partial class QuantizeKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<double> ClampV256(Vector256<double> v, Vector256<double> lo, Vector256<double> hi)
     {
-        var c = Vector256.MinNative(Vector256.MaxNative(v, lo), hi);
+        var c = Vector256Ops.MinNative(Vector256Ops.MaxNative(v, lo), hi);
         return Vector256.ConditionalSelect(Vector256.Equals(v, v), c, lo);
     }
 
@@ -172,8 +172,8 @@ public static partial class QuantizeKernels
         {
             var z = p.ZeroPointSingle(i);
             var scaled = Vector256.LoadUnsafe(ref xs, (nuint)i) * (broadcast ? invB : Vector256.LoadUnsafe(ref inv, (nuint)i));
-            var q = z + Vector256.Round(scaled);
-            var c = Vector256.MinNative(Vector256.MaxNative(q, lo), hi);
+            var q = z + Vector256Ops.Round(scaled);
+            var c = Vector256Ops.MinNative(Vector256Ops.MaxNative(q, lo), hi);
             c = Vector256.ConditionalSelect(Vector256.Equals(q, q), c, lo); // NaN → quantMin, as PyTorch's fmax
             ((c - z) * p.Scale(i)).StoreUnsafe(ref ys, (nuint)i);
         }

@@ -69,8 +69,8 @@ public static partial class QuantizeKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> QuantizeNarrowV512(ref float xs, in ParamsV512 p, int i, Vector512<float> lo, Vector512<float> hi)
     {
-        var q = Vector512.Round(Vector512.LoadUnsafe(ref xs, (nuint)i) / p.Scale(i)) + p.ZeroPointSingle(i);
-        var c = Vector512.MinNative(Vector512.MaxNative(q, lo), hi);
+        var q = Vector512Ops.Round(Vector512.LoadUnsafe(ref xs, (nuint)i) / p.Scale(i)) + p.ZeroPointSingle(i);
+        var c = Vector512Ops.MinNative(Vector512Ops.MaxNative(q, lo), hi);
         c = Vector512.ConditionalSelect(Vector512.Equals(q, q), c, lo); // NaN → quantMin
         return Vector512.ConvertToInt32(c);
     }
@@ -79,7 +79,7 @@ public static partial class QuantizeKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> QuantizeWideV512(ref float xs, in ParamsV512 p, int i, Vector512<double> lo, Vector512<double> hi)
     {
-        var r = Vector512.Round(Vector512.LoadUnsafe(ref xs, (nuint)i) / p.Scale(i));
+        var r = Vector512Ops.Round(Vector512.LoadUnsafe(ref xs, (nuint)i) / p.Scale(i));
         var z = p.ZeroPoint(i);
         var a = ClampV512(Vector512.WidenLower(r) + Vector512.ConvertToDouble(Vector512.WidenLower(z)), lo, hi);
         var b = ClampV512(Vector512.WidenUpper(r) + Vector512.ConvertToDouble(Vector512.WidenUpper(z)), lo, hi);
@@ -89,7 +89,7 @@ public static partial class QuantizeKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<double> ClampV512(Vector512<double> v, Vector512<double> lo, Vector512<double> hi)
     {
-        var c = Vector512.MinNative(Vector512.MaxNative(v, lo), hi);
+        var c = Vector512Ops.MinNative(Vector512Ops.MaxNative(v, lo), hi);
         return Vector512.ConditionalSelect(Vector512.Equals(v, v), c, lo);
     }
 
@@ -172,8 +172,8 @@ public static partial class QuantizeKernels
         {
             var z = p.ZeroPointSingle(i);
             var scaled = Vector512.LoadUnsafe(ref xs, (nuint)i) * (broadcast ? invB : Vector512.LoadUnsafe(ref inv, (nuint)i));
-            var q = z + Vector512.Round(scaled);
-            var c = Vector512.MinNative(Vector512.MaxNative(q, lo), hi);
+            var q = z + Vector512Ops.Round(scaled);
+            var c = Vector512Ops.MinNative(Vector512Ops.MaxNative(q, lo), hi);
             c = Vector512.ConditionalSelect(Vector512.Equals(q, q), c, lo); // NaN → quantMin, as PyTorch's fmax
             ((c - z) * p.Scale(i)).StoreUnsafe(ref ys, (nuint)i);
         }

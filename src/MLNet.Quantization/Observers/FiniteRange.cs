@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using MLNet.Quantization.Numerics;
 
 namespace MLNet.Quantization.Observers;
 
@@ -110,8 +111,8 @@ internal static class FiniteRange
             foreach (var v in vectors)
             {
                 var finite = Vector.Equals(v - v, Vector<float>.Zero); // x − x is NaN for NaN and ±Inf
-                vmin = Vector.Min(vmin, Vector.ConditionalSelect(finite, v, new Vector<float>(float.PositiveInfinity)));
-                vmax = Vector.Max(vmax, Vector.ConditionalSelect(finite, v, new Vector<float>(float.NegativeInfinity)));
+                vmin = VectorOps.Min(vmin, Vector.ConditionalSelect(finite, v, new Vector<float>(float.PositiveInfinity)));
+                vmax = VectorOps.Max(vmax, Vector.ConditionalSelect(finite, v, new Vector<float>(float.NegativeInfinity)));
             }
 
             for (int k = 0; k < Vector<float>.Count; k++)

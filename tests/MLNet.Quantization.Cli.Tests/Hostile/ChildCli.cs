@@ -29,10 +29,16 @@ internal static class ChildCli
     /// <summary>The tool's apphost in the test output folder.</summary>
     public static string ToolPath => Path.Combine(AppContext.BaseDirectory, "mlnet-quantize");
 
+    /// <summary>The QAT tool's apphost (mlnet-quantize-qat) in the test output folder.</summary>
+    public static string QatToolPath => Path.Combine(AppContext.BaseDirectory, "mlnet-quantize-qat");
+
     /// <summary>Runs the tool with <paramref name="args"/> in <paramref name="workingDirectory"/> (default: a fresh temp folder's parent), killing it after <paramref name="deadline"/>.</summary>
-    public static ChildRun Run(TimeSpan deadline, string? workingDirectory, params string[] args)
+    public static ChildRun Run(TimeSpan deadline, string? workingDirectory, params string[] args) => RunTool(ToolPath, deadline, workingDirectory, args);
+
+    /// <summary>As <see cref="Run(TimeSpan, string?, string[])"/>, for the apphost at <paramref name="toolPath"/>.</summary>
+    public static ChildRun RunTool(string toolPath, TimeSpan deadline, string? workingDirectory, params string[] args)
     {
-        var start = new ProcessStartInfo(ToolPath)
+        var start = new ProcessStartInfo(toolPath)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -44,7 +50,7 @@ internal static class ChildCli
             start.ArgumentList.Add(a);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + ToolPath);
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + toolPath);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

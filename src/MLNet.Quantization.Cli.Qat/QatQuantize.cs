@@ -1,24 +1,24 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
+using MLNet.Quantization.Cli.Commands;
 using MLNet.Quantization.Cli.DataFiles;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizer;
 using MLNet.Quantization.TorchSharp;
 
-namespace MLNet.Quantization.Cli.Commands;
+namespace MLNet.Quantization.Cli.Qat;
 
 /// <summary>
 /// <c>quantize --mode qat</c>: calibrate, then quantization-aware training with cross-entropy on the model's first
-/// output (Adam, batches of 64, seed 0), then convert. The only place the CLI touches TorchSharp, so the other
-/// commands never load it.
+/// output (Adam, batches of 64, seed 0), then convert. The only code of the tools that touches TorchSharp; it lives in
+/// the mlnet-quantize-qat tool so that mlnet-quantize carries no libtorch.
 /// </summary>
-internal static class QatQuantize
+internal sealed class QatQuantize : IQatMode
 {
     private const int BatchSize = 64;
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static QuantizedModel Run(OnnxModel model, X86Quantizer quantizer, QuantizeCommand.Settings s, TextWriter stdout)
+    /// <inheritdoc />
+    public QuantizedModel Run(OnnxModel model, X86Quantizer quantizer, QuantizeCommand.Settings s, TextWriter stdout)
     {
         using var qat = QuantizationAwareTraining.Prepare(model, quantizer, new PrepareOptions { MaxNodeCount = s.MaxNodes });
         var graph = qat.Prepared.Graph;

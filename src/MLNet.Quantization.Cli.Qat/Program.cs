@@ -1,0 +1,1 @@
+return MLNet.Quantization.Cli.CliApp.RunOnConsole(args, new MLNet.Quantization.Cli.Qat.QatQuantize());
