@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the README's "Real models" figures that come from the tool: fused Conv/MatMul/Gemm counts, file sizes,
-# and int8-against-fp32 speed at batch 1 and 8 (mlnet-quantize bench, the two models alternating in one run).
+# Regenerates the figures of docs/real-models.md and docs/benchmarks.md ("Real models") that come from the tool: fused
+# Conv/MatMul/Gemm counts, file sizes, and int8-against-fp32 speed at batch 1 and 8 (mlnet-quantize bench, the two models alternating in one run).
 # The task metrics (accuracy, IoU, lines found, feature cosine) are printed by the tests themselves:
 #   dotnet test tests/MLNet.Quantization.RealModels.Tests -c Release --logger "console;verbosity=detailed"
 # Usage: bench/real-models.sh [OUT_DIR]   (default /tmp/mlnet-real-models)

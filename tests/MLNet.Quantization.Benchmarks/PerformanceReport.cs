@@ -6,12 +6,16 @@ using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizer;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.TestSupport;
 
 namespace MLNet.Quantization.Benchmarks;
 
 /// <summary>
-/// Regenerates the README's performance table in one run: every figure is a ratio of two measurements taken side by
-/// side, alternating, so machine load hits both alike. <c>dotnet run -c Release --project tests/MLNet.Quantization.Benchmarks -- report [--out FILE]</c>.
+/// Regenerates the performance tables of <c>docs/benchmarks.md</c> in one run: every figure is a ratio of two
+/// measurements taken side by side, alternating, so machine load hits both alike.
+/// <c>dotnet run -c Release --project tests/MLNet.Quantization.Benchmarks -- report [--doc docs/benchmarks.md] [--out FILE]</c>:
+/// <c>--doc</c> rewrites the document's <c>bench/run</c> section for the thread count measured (<c>threads=default</c>
+/// or <c>threads=N</c>), <c>--out</c> writes the tables alone.
 /// </summary>
 internal static class PerformanceReport
 {
@@ -24,11 +28,16 @@ internal static class PerformanceReport
     {
         int outIndex = Array.IndexOf(args, "--out");
         string? outPath = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
+        int docIndex = Array.IndexOf(args, "--doc");
+        string? docPath = docIndex >= 0 && docIndex + 1 < args.Length ? args[docIndex + 1] : null;
         int iterations = ReadInt(args, "--iterations", 200);
         int reps = ReadInt(args, "--reps", 5);
         int rounds = ReadInt(args, "--rounds", 5);
         int threads = ReadInt(args, "--threads", 0);
         bool spinning = !args.Contains("--no-spinning");
+        string sectionKey = threads == 0 ? "threads=default" : string.Create(CultureInfo.InvariantCulture, $"threads={threads}");
+        if (docPath is not null)
+            MarkedSection.Read(File.ReadAllText(docPath), DocTool, sectionKey);   // fail before an hour of measuring, not after
         var settings = new SessionSettings(Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL, threads, spinning);
 
         var calibration = FashionMnist.Load(FashionMnist.DefaultDirectory, train: true, maxCount: 512);
@@ -81,6 +90,8 @@ internal static class PerformanceReport
         Console.WriteLine(text);
         if (outPath is not null)
             File.WriteAllText(outPath, text);
+        if (docPath is not null)
+            File.WriteAllText(docPath, MarkedSection.Replace(File.ReadAllText(docPath), DocTool, sectionKey, text));
         return 0;
     }
 
@@ -171,8 +182,19 @@ internal static class PerformanceReport
         return medians;
     }
 
-    private static string RuntimeInformationText() =>
-        $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}";
+    /// <summary>The tool name in the markers of the sections this report rewrites.</summary>
+    private const string DocTool = "bench/run";
+
+    /// <summary>OS, architecture, and on Linux the CPU's model name and whether it has VNNI (int8 dot products).</summary>
+    private static string RuntimeInformationText()
+    {
+        string text = $"{System.Runtime.InteropServices.RuntimeInformation.OSDescription.Trim()}, {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}";
+        if (!File.Exists("/proc/cpuinfo"))
+            return text;
+        string cpuinfo = File.ReadAllText("/proc/cpuinfo");
+        string? model = cpuinfo.Split('\n').FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim();
+        return $"{text}; {model ?? "unknown CPU"}, {(cpuinfo.Contains("vnni", StringComparison.Ordinal) ? "VNNI" : "no VNNI")}";
+    }
 
     private static int ReadInt(string[] args, string name, int fallback)
     {

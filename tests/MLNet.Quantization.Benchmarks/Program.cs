@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using MLNet.Quantization.Benchmarks;
 
-// `report` regenerates the README's performance table (side-by-side ratios); anything else goes to BenchmarkDotNet.
+// `report` regenerates docs/benchmarks.md's performance tables (side-by-side ratios); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "report")
     return PerformanceReport.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(PerformanceReport).Assembly).Run(args);

@@ -28,7 +28,7 @@ public sealed class OcrClassifierTests
         TestContext.WriteLine($"cls: fp32 {a:P2} int8 {b:P2} on {test.Count} lines; quantized {quantized.Report.QuantizedNodesByOpType.Sum(kv => kv.Value)} nodes, " +
             $"{quantized.Report.NodesLeftInFloat.Count} left in float; quantize {quantizeSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s");
         Assert.IsGreaterThanOrEqualTo(0.9, a, $"fp32 accuracy {a:P2} on rendered lines (sanity of the rendering and preprocessing)");
-        // The aim is no loss; int8 loses 1.8 points today (README, Real models), so 2 points guards against regressions.
+        // The aim is no loss; int8 loses 1.8 points today (docs/real-models.md), so 2 points guards against regressions.
         Assert.IsGreaterThanOrEqualTo(a - 0.02, b, $"fp32 {a:P2} int8 {b:P2}");
     }
 

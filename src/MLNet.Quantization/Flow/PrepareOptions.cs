@@ -10,8 +10,8 @@ public sealed class PrepareOptions
     public bool FoldBatchNorm { get; init; } = true;
 
     /// <summary>
-    /// Add output specs so that ONNX Runtime can fuse every quantized Conv/Gemm/MatMul (default true); see the README's
-    /// note on QDQ placement.
+    /// Add output specs so that ONNX Runtime can fuse every quantized Conv/Gemm/MatMul (default true); see
+    /// "QDQ placement" in the repository's <c>docs/numerics.md</c>.
     /// </summary>
     public bool CompleteForOrtFusion { get; init; } = true;
 
@@ -98,8 +98,8 @@ public sealed class PrepareOptions
     /// The most nodes (main graph, subgraphs and local functions together) a model may have; a larger one is refused
     /// before any graph is built or ONNX Runtime sees it, with an <see cref="Graph.OnnxGraphException"/> naming the count.
     /// Default <see cref="DefaultMaxNodeCount"/> (200,000), several times the largest real CNNs and transformers
-    /// (10–50k nodes). ONNX Runtime needs several KB of memory per node for each session quantizing builds (measured
-    /// in the README), so raise it only for a genuine model and with memory to match.
+    /// (10–50k nodes). ONNX Runtime needs several KB of memory per node for each session quantizing builds (measured in
+    /// the repository's <c>docs/reliability.md</c>), so raise it only for a genuine model and with memory to match.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is below 1.</exception>
     public int MaxNodeCount

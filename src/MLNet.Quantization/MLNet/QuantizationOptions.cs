@@ -89,8 +89,8 @@ public sealed class QuantizationOptions
     public int BatchSize { get; set; } = 64;
 
     /// <summary>
-    /// Rows per ONNX Runtime run when <see cref="QuantizedModelTransformer.Transform"/> scores (default 64; measured on
-    /// the bundled CNN, 64 and 128 rows per run scored 10,000 rows 1.2–1.4× faster than 32 with ORT's default threads).
+    /// Rows per ONNX Runtime run when <see cref="QuantizedModelTransformer.Transform"/> scores (default 64, the fastest
+    /// setting measured; the figures are in the repository's <c>docs/benchmarks.md</c>).
     /// A model exported with a fixed batch of 1 (CNTK, Keras) is made batchable first when its graph allows it, and then
     /// scores this many rows per run too; otherwise it scores one row per run.
     /// <see cref="QuantizedModelTransformer.ScoringBatchSize"/> says which.
@@ -100,7 +100,7 @@ public sealed class QuantizationOptions
     /// <summary>
     /// Threads ONNX Runtime uses inside one operator when scoring, as <c>ApplyOnnxModel</c>'s <c>intraOpNumThreads</c>;
     /// null or 0 for ORT's default (one per physical core). On a machine shared with other busy processes, 1 avoids
-    /// thread contention (measured there: one thread scored twice as fast; on an idle machine ORT's default was 1.4× faster).
+    /// thread contention; on an idle machine ORT's default is faster (measured in the repository's <c>docs/benchmarks.md</c>).
     /// </summary>
     public int? IntraOpNumThreads { get; set; }
 

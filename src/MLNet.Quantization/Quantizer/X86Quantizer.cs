@@ -120,10 +120,9 @@ public sealed class X86Quantizer : Quantizer
     /// </summary>
     /// <remarks>
     /// <para>A performance rule for ONNX Runtime's CPU provider, not part of X86InductorQuantizer's recipe: ORT's x86 int8
-    /// convolution is fast only when the input channels come in multiples of 4. Measured at batch 32 on 28×28 maps with
-    /// 32 output channels, a 3×3 conv with 1, 3, 5, 6, 10 or 14 input channels ran 1.2–10× slower in int8 than in fp32,
-    /// while 4, 8, 12, 16, 20 and 24 channels ran at fp32's speed or up to 3.6× faster; at 30 and more channels even the
-    /// slow int8 path beats fp32.</para>
+    /// convolution is fast only when the input channels come in multiples of 4, so a narrower conv runs slower in int8
+    /// than in fp32, while a wide one beats fp32 even on the slow int8 path. The kernel times per channel count are in
+    /// the repository's <c>docs/benchmarks.md</c> ("Narrow convolutions in ONNX Runtime").</para>
     /// <para>A strided depthwise conv is no faster in ORT's int8 kernel than in fp32, and when it reads float its output,
     /// a quarter of its input at stride 2, is the cheaper place for the float-to-int8 boundary (a QuantizeLinear and a
     /// uint8 NHWC transpose). Inside an int8 chain it is quantized as usual.</para>

@@ -36,7 +36,7 @@ public sealed class FoldingAndTimeoutTests
 
     private string Output => Path.Combine(_dir, "out.onnx");
 
-    /// <summary>Runs the tool in the test folder and logs its exit, peak memory and time (the figures the README quotes).</summary>
+    /// <summary>Runs the tool in the test folder and logs its exit, peak memory and time (the figures docs/reliability.md quotes).</summary>
     private ChildRun Run(TimeSpan deadline, params string[] args)
     {
         var watch = Stopwatch.StartNew();
