@@ -1,6 +1,6 @@
 namespace MLNet.Quantization;
 
-/// <summary>Options of <see cref="QuantizationFlow.Prepare(Onnx.OnnxModel, Quantizer.Quantizer, PrepareOptions?, CancellationToken)"/>.</summary>
+/// <summary>Options of <see cref="QuantizationFlow.Prepare(Onnx.OnnxModel, Quantizers.Quantizer, PrepareOptions?, CancellationToken)"/>.</summary>
 public sealed class PrepareOptions
 {
     /// <summary>Fold constant subgraphs with ONNX Runtime before annotating (default true).</summary>

@@ -3,7 +3,7 @@ using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization;
 

@@ -1,6 +1,6 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization;
 

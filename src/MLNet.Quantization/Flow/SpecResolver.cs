@@ -1,7 +1,7 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization;
 

@@ -1,7 +1,7 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// A tensor whose quantization parameters are computed from the parameters of other edges; PyTorch's

@@ -1,6 +1,6 @@
 using MLNet.Quantization.Numerics;
 
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// A tensor quantized with a fixed scale and zero point, whatever values it takes; PyTorch's

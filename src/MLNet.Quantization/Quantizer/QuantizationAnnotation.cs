@@ -1,4 +1,4 @@
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// How one node's inputs and output are quantized; PyTorch's <c>QuantizationAnnotation</c>.

@@ -1,4 +1,4 @@
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>Annotations that cannot be prepared: the message names the node, input or spec at fault.</summary>
 public class QuantizationAnnotationException : Exception

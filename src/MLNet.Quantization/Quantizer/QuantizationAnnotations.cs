@@ -1,7 +1,7 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// The annotations of one graph: a side table from node to <see cref="QuantizationAnnotation"/> (by node reference),

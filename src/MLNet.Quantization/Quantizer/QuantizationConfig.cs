@@ -1,4 +1,4 @@
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// The specs a quantizer applies to one pattern: input activations, output activations, weights and bias;

@@ -1,6 +1,6 @@
 using MLNet.Quantization.Graph;
 
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>Whether a <see cref="QuantizationEdge"/> names a node input or a node output.</summary>
 public enum QuantizationEdgeKind

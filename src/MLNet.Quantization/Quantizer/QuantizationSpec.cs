@@ -1,7 +1,7 @@
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
 
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// A tensor quantized with parameters computed by an observer: PyTorch's <c>QuantizationSpec</c>

@@ -1,4 +1,4 @@
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// How one tensor — an input edge or the output of a node — is quantized; PyTorch's

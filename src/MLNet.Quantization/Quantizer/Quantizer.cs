@@ -1,6 +1,6 @@
 using MLNet.Quantization.Graph;
 
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// Decides how a graph is quantized by annotating its nodes; PyTorch's <c>torch.ao.quantization.quantizer.Quantizer</c>.
@@ -18,10 +18,6 @@ namespace MLNet.Quantization.Quantizer;
 /// <see cref="FixedQParamsQuantizationSpec"/> for ops with a known range (Sigmoid), and
 /// <see cref="DerivedQuantizationSpec.Bias"/> for biases. Record nodes left in float with
 /// <see cref="QuantizationAnnotations.Skip"/> so the report can say why.
-/// </para>
-/// <para>
-/// Inside namespaces under <c>MLNet.Quantization</c> the name <c>Quantizer</c> resolves to this namespace; write
-/// <c>Quantizer.Quantizer</c> or use an alias there.
 /// </para>
 /// </remarks>
 public abstract class Quantizer

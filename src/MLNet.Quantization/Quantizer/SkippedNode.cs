@@ -1,4 +1,4 @@
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>A node a quantizer left in float, and why.</summary>
 /// <param name="NodeName">The node's name.</param>

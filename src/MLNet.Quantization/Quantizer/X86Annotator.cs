@@ -1,7 +1,7 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// One run of <see cref="X86Quantizer"/>'s recipe over a graph, following X86InductorQuantizer's three steps:

@@ -2,7 +2,7 @@ using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
 
-namespace MLNet.Quantization.Quantizer;
+namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// The x86 CPU quantizer: PyTorch's <c>X86InductorQuantizer</c> recipe, applied to ONNX graphs whose QDQ form

@@ -1,15 +1,14 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
-using MLNet.Quantization.Quantizer;
-using QuantizerBase = MLNet.Quantization.Quantizer.Quantizer;
+using MLNet.Quantization.Quantizers;
 
-namespace MLNet.Quantization.Tests.QuantizerTests;
+namespace MLNet.Quantization.Tests.Quantizers;
 
 /// <summary>
 /// A quantizer written against the public API only: Add's two inputs and output share one set of parameters, and
 /// Sigmoid's output has PyTorch's fixed uint8 parameters (scale 1/256, zero point 0).
 /// </summary>
-internal sealed class AddSigmoidQuantizer : QuantizerBase
+internal sealed class AddSigmoidQuantizer : Quantizer
 {
     public static readonly QuantizationSpec Activation = new(QuantDataType.UInt8, QScheme.PerTensorAffine, 0, 255);
     public static readonly FixedQParamsQuantizationSpec SigmoidOutput = new(QuantDataType.UInt8, 1f / 256f, 0);

@@ -1,11 +1,11 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 using MLNet.Quantization.Tests.Flow;
 using MLNet.Quantization.Tests.TestSupport;
 
-namespace MLNet.Quantization.Tests.QuantizerTests;
+namespace MLNet.Quantization.Tests.Quantizers;
 
 /// <summary>
 /// X86Quantizer's performance rule for ONNX Runtime: a group-1 Conv with fewer than 16 input channels that are not a

@@ -1,7 +1,7 @@
 using MLNet.Quantization.Numerics;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
-namespace MLNet.Quantization.Tests.QuantizerTests;
+namespace MLNet.Quantization.Tests.Quantizers;
 
 [TestClass]
 public sealed class QuantizationAnnotationsTests

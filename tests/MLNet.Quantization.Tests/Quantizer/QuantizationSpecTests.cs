@@ -1,8 +1,8 @@
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
-namespace MLNet.Quantization.Tests.QuantizerTests;
+namespace MLNet.Quantization.Tests.Quantizers;
 
 [TestClass]
 public sealed class QuantizationSpecTests

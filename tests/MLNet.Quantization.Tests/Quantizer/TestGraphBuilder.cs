@@ -2,7 +2,7 @@ using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.Proto;
 
-namespace MLNet.Quantization.Tests.QuantizerTests;
+namespace MLNet.Quantization.Tests.Quantizers;
 
 /// <summary>Builds small ONNX graphs by hand for annotation tests.</summary>
 internal sealed class TestGraphBuilder

@@ -1,8 +1,8 @@
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
-namespace MLNet.Quantization.Tests.QuantizerTests;
+namespace MLNet.Quantization.Tests.Quantizers;
 
 /// <summary>
 /// <c>get_default_x86_inductor_quantization_config</c>: activations uint8 [0, 255] per-tensor affine, weights int8
