@@ -1,3 +1,4 @@
+using MLNet.Quantization.Backends.OnnxRuntime;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.VersionConversion;

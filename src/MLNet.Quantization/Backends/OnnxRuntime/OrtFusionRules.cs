@@ -1,7 +1,7 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Quantizers;
 
-namespace MLNet.Quantization;
+namespace MLNet.Quantization.Backends.OnnxRuntime;
 
 /// <summary>
 /// Completes static annotations so that ONNX Runtime can fuse every quantized Conv, Gemm and MatMul. ORT turns

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MLNet.Quantization.Backends.OnnxRuntime;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
