@@ -42,10 +42,7 @@ namespace MLNet.Quantization.Quantizers;
 public sealed class X86Quantizer : Quantizer
 {
     /// <summary>The operator types <see cref="SetOperatorType"/> accepts: those that anchor a pattern.</summary>
-    public static IReadOnlySet<string> SupportedOperatorTypes { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Transpose", "Concat",
-    };
+    public static IReadOnlySet<string> SupportedOperatorTypes => X86Ops.Quantizable;
 
     private static readonly Func<ObserverOptions, Observer> HistogramFactory = static o => new HistogramObserver(o);
     private static readonly Func<ObserverOptions, Observer> PlaceholderFactory = static o => new PlaceholderObserver(o);
