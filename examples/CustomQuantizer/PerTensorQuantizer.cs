@@ -17,6 +17,9 @@ internal sealed class PerTensorQuantizer : Quantizer
     private static readonly QuantizationSpec Activation = new(QuantDataType.UInt8, QScheme.PerTensorAffine, observerFactory: o => new MinMaxObserver(o));
     private static readonly QuantizationSpec Weight = new(QuantDataType.Int8, QScheme.PerTensorSymmetric, -127, 127, observerFactory: o => new MinMaxObserver(o));
 
+    // The QDQ models target ONNX Runtime's CPU provider: opt in to its fusion rules (a plain Quantizer gets plain PT2E).
+    public override BackendRules Backend => BackendRules.OnnxRuntime;
+
     public override void Annotate(OnnxGraph graph, QuantizationAnnotations annotations)
     {
         foreach (var node in graph.TopologicalOrder())

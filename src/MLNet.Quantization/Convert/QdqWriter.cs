@@ -19,67 +19,17 @@ internal sealed class QdqWriter
 
     public QdqWriter(OnnxGraph graph) => _graph = graph;
 
-    /// <summary>Rewrites every edge; <paramref name="edges"/> are in graph order, inputs before outputs.</summary>
+    /// <summary>
+    /// Rewrites every edge; <paramref name="edges"/> are in graph order, inputs before outputs, without the edges of
+    /// nodes the backend rules already wrote as runtime operators (<see cref="BackendRules"/>).
+    /// </summary>
     public void Write(IReadOnlyList<(QuantizationEdge Edge, QuantGroup Group)> edges)
     {
-        var rewritten = new HashSet<OnnxNode>(ReferenceEqualityComparer.Instance);
-        foreach (var (edge, group) in edges.Where(e => e.Edge.IsInput && e.Edge.Index == 0 && e.Group.Kind == QuantGroupKind.Dynamic && IsPlainGemm(e.Edge.Node)).ToList())
-        {
-            var weight = edges.FirstOrDefault(e => e.Edge.IsInput && e.Edge.Node == edge.Node && e.Edge.Index == 1).Group;
-            if (weight?.QParams is { DataType: QuantDataType.Int8 } wq)
-            {
-                WriteDynamicGemm(edge.Node, wq);
-                rewritten.Add(edge.Node);
-            }
-        }
-
-        edges = edges.Where(e => !rewritten.Contains(e.Edge.Node)).ToList();
         foreach (var (edge, group) in edges.Where(e => e.Edge.IsInput))
             WriteInput(edge.Node, edge.Index, group);
         foreach (var (edge, group) in edges.Where(e => !e.Edge.IsInput))
             WriteOutput(edge.Node.Outputs[edge.Index], group);
         _graph.RemoveUnusedInitializers();
-    }
-
-    private bool IsPlainGemm(OnnxNode node) =>
-        node.OpType == "Gemm" && node.GetInt("transA", 0) == 0 && node.GetFloat("alpha", 1f) == 1f && node.GetFloat("beta", 1f) == 1f
-        && _graph.TryGetConstant(node.Inputs[1], out var b) && b.Dims.Count == 2
-        && (node.Inputs.Count < 3 || node.Inputs[2].Length == 0 || (_graph.TryGetConstant(node.Inputs[2], out var c) && c.Dims.Count == 1));
-
-    /// <summary>
-    /// A dynamic Gemm becomes ORT's <c>com.microsoft:DynamicQuantizeMatMul</c>: ORT fuses dynamic QDQ only around
-    /// MatMul, and its level-1 MatMulAddFusion would turn a 2-D MatMul + bias back into a float Gemm first.
-    /// The int8 weight is laid out [K, N] with one scale per output column.
-    /// </summary>
-    private void WriteDynamicGemm(OnnxNode gemm, QParams weightQParams)
-    {
-        _graph.TryGetConstant(gemm.Inputs[1], out var b);
-        var values = b!.ToFloatArray();
-        int rows = (int)b.Dims[0], cols = (int)b.Dims[1];
-        bool transB = gemm.GetInt("transB", 0) == 1;
-        var quantized = new sbyte[values.Length];
-        QuantizeKernels.Quantize<sbyte>(values, [rows, cols], weightQParams, quantized);
-        int k = transB ? cols : rows, n = transB ? rows : cols;
-        var kn = new sbyte[values.Length];
-        for (int r = 0; r < rows; r++)
-        {
-            for (int c = 0; c < cols; c++)
-                kn[transB ? c * n + r : r * n + c] = quantized[r * cols + c];
-        }
-
-        long[] qDims = weightQParams.IsPerChannel ? [n] : [];
-        string w = _graph.AddInitializer(TensorData.FromInt8(gemm.Inputs[1] + "_quantized", [k, n], kn));
-        string scale = _graph.AddInitializer(TensorData.FromFloats(gemm.Inputs[1] + "_scale", qDims, weightQParams.Scales));
-        string zp = _graph.AddInitializer(TensorData.FromInt8(gemm.Inputs[1] + "_zero_point", qDims, weightQParams.ZeroPoints.Select(z => (sbyte)z).ToArray()));
-        var inputs = new List<string> { gemm.Inputs[0], w, scale, zp };
-        if (gemm.Inputs.Count > 2 && gemm.Inputs[2].Length > 0)
-            inputs.Add(gemm.Inputs[2]);
-        string output = gemm.Outputs[0];
-        string name = gemm.Name;
-        _graph.RemoveNode(gemm, replacingProducer: true);
-        _graph.AddNode("DynamicQuantizeMatMul", inputs, [output], name, "com.microsoft");
-        if (_graph.GetOpsetVersion("com.microsoft") == 0)
-            _graph.SetOpsetVersion("com.microsoft", 1);
     }
 
     private void WriteInput(OnnxNode node, int index, QuantGroup group)

@@ -1,4 +1,3 @@
-using MLNet.Quantization.Backends.OnnxRuntime;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.VersionConversion;
@@ -60,11 +59,11 @@ public static class QuantizationFlow
         var annotations = Annotate(graph, quantizer);
 
         if (options.CompleteForOrtFusion)
-            OrtFusionRules.CompleteOutputs(graph, annotations);
+            quantizer.Backend.CompleteAnnotations(graph, annotations);
         annotations.Validate(graph);
         var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
         var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options, batch,
-            dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true });
+            dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true }, backend: quantizer.Backend);
         stage.Step($"observing weights ({prepared.ObserverCount} observers)");
         prepared.ObserveWeights();
         return prepared;

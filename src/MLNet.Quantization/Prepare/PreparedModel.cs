@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MLNet.Quantization.Backends.OnnxRuntime;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
@@ -14,7 +13,6 @@ namespace MLNet.Quantization;
 /// </summary>
 public sealed class PreparedModel
 {
-    private static readonly HashSet<string> ComputeOps = new(StringComparer.Ordinal) { "Conv", "Gemm", "MatMul", "ConvTranspose" };
     private readonly OnnxGraph _graph;
     private readonly QuantizationAnnotations _annotations;
     private readonly List<QuantGroup> _groups;
@@ -25,11 +23,13 @@ public sealed class PreparedModel
     private CalibrationProgress _calibration;
     private int _largestCalibrationBatch;
     private readonly bool _dynamicRequested;
+    private readonly BackendRules _backend;
     private CheckSampleBuffer _checkSamples;
 
     internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, PrepareOptions options,
-        Shapes.BatchOutcome? batch = null, bool dynamicRequested = false)
+        Shapes.BatchOutcome? batch = null, bool dynamicRequested = false, BackendRules? backend = null)
     {
+        _backend = backend ?? BackendRules.None;
         _dynamicRequested = dynamicRequested;
         _options = options;
         _checkSamples = NewCheckBuffer();
@@ -183,11 +183,12 @@ public sealed class PreparedModel
             position[order[i]] = i;
         var edges = _byEdge
             .OrderBy(e => position[e.Key.Node]).ThenBy(e => e.Key.IsInput ? 0 : 1).ThenBy(e => e.Key.Index)
-            .Select(e => (e.Key.IsInput ? QuantizationEdge.Input(map[e.Key.Node], e.Key.Index) : QuantizationEdge.Output(map[e.Key.Node], e.Key.Index), e.Value))
+            .Select(e => (Edge: e.Key.IsInput ? QuantizationEdge.Input(map[e.Key.Node], e.Key.Index) : QuantizationEdge.Output(map[e.Key.Node], e.Key.Index), Group: e.Value))
             .ToList();
         stage.Step($"writing QuantizeLinear/DequantizeLinear for {edges.Count} edges");
-        new QdqWriter(graph).Write(edges);
-        OrtFusionRules.MovePoolsBeforeFloatActivations(graph);
+        var runtimeNodes = _backend.WriteRuntimeNodes(graph, edges);
+        new QdqWriter(graph).Write(edges.Where(e => !runtimeNodes.Contains(e.Edge.Node)).ToList());
+        _backend.RewriteQdqGraph(graph);
         var model = graph.ToModel();
         FloatReferenceMetadata.Write(model, _options);
         stage.Step(_checkSamples.Samples > 0 ? $"checking int8 against float on {_checkSamples.Samples} calibration samples" : "checking the quantized weights");
@@ -331,7 +332,7 @@ public sealed class PreparedModel
 
         var leftInFloat = _annotations.SkippedNodes.Select(s => new FloatNode(s.NodeName, s.OpType, s.Reason)).ToList();
         var named = new HashSet<string>(leftInFloat.Select(f => f.Name), StringComparer.Ordinal);
-        foreach (var node in _graph.Nodes.Where(n => ComputeOps.Contains(n.OpType) && !quantizedNodes.Contains(n) && !named.Contains(n.Name)))
+        foreach (var node in _graph.Nodes.Where(n => _backend.ReportedComputeOps.Contains(n.OpType) && !quantizedNodes.Contains(n) && !named.Contains(n.Name)))
             leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
         bool dynamic = _dynamicRequested || _groups.Any(g => g.Kind == QuantGroupKind.Dynamic);
         return new QuantizationReport(dynamic ? "dynamic" : "static", quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,

@@ -26,6 +26,14 @@ public abstract class Quantizer
     public abstract void Annotate(OnnxGraph graph, QuantizationAnnotations annotations);
 
     /// <summary>
+    /// The rules of the runtime the quantized model is written for, which the flow applies after <see cref="Annotate"/>
+    /// and when converting. The default, <see cref="BackendRules.None"/>, is plain PT2E: Q/DQ exactly where the
+    /// annotations say. Override it with <see cref="BackendRules.OnnxRuntime"/> for the rules ONNX Runtime's CPU provider
+    /// needs to fuse the QDQ graph into int8 kernels, as <see cref="X86Quantizer"/> does.
+    /// </summary>
+    public virtual BackendRules Backend => BackendRules.None;
+
+    /// <summary>
     /// Checks the annotations are usable; throws <see cref="QuantizationAnnotationException"/> otherwise. The base checks
     /// their structure (<see cref="QuantizationAnnotations.Validate"/>); overrides should call it and add backend rules.
     /// </summary>

@@ -1,3 +1,4 @@
+using MLNet.Quantization.Backends.OnnxRuntime;
 using MLNet.Quantization.Graph;
 
 namespace MLNet.Quantization.Quantizers;
@@ -46,21 +47,11 @@ internal sealed partial class X86Annotator
             return;
         }
 
-        if (_quantizer.KeepNarrowConvsInFloat && !_quantizer.HasNodeNameConfig(conv))
+        if (_quantizer.KeepNarrowConvsInFloat && !_quantizer.HasNodeNameConfig(conv)
+            && OrtConvRules.FloatIsFaster(_graph, conv, ReadsFloat) is { } reason)
         {
-            if (NarrowInputChannels(conv) is int channels)
-            {
-                KeepFloat(pattern, new ConfigChoice(true, null,
-                    $"X86Quantizer.KeepNarrowConvsInFloat: {channels} input channel(s), not a multiple of 4, where ONNX Runtime's int8 convolution is slower than its fp32 one"));
-                return;
-            }
-
-            if (IsStridedDepthwise(conv) && ReadsFloat(conv.Inputs[0]))
-            {
-                KeepFloat(pattern, new ConfigChoice(true, null,
-                    "X86Quantizer.KeepNarrowConvsInFloat: a strided depthwise conv reading a float tensor, where ONNX Runtime's int8 kernel is no faster than fp32 and its smaller output is the cheaper place to quantize"));
-                return;
-            }
+            KeepFloat(pattern, new ConfigChoice(true, null, reason));
+            return;
         }
 
         var config = choice.Config;
@@ -80,26 +71,6 @@ internal sealed partial class X86Annotator
 
         if (config.InputActivation is not null)
             _patternOutputs.Add(last);
-    }
-
-    /// <summary>
-    /// The input channel count of a group-1 Conv when it is below 16 and not a multiple of 4 (a 1- or 3-channel image
-    /// stem, typically); otherwise null. ONNX Runtime's x86 int8 convolution has no fast path for those channel counts.
-    /// </summary>
-    private int? NarrowInputChannels(OnnxNode conv)
-    {
-        if (conv.GetInt("group", 1) != 1 || !_graph.TryGetConstant(conv.Inputs[1], out var weight) || weight.Dims.Count < 3)
-            return null;
-        long channels = weight.Dims[1];
-        return channels < 16 && channels % 4 != 0 ? (int)channels : null;
-    }
-
-    /// <summary>A depthwise Conv (one input channel per group, group &gt; 1) with a stride above 1.</summary>
-    private bool IsStridedDepthwise(OnnxNode conv)
-    {
-        long group = conv.GetInt("group", 1);
-        return group > 1 && _graph.TryGetConstant(conv.Inputs[1], out var weight) && weight.Dims.Count >= 3 && weight.Dims[1] == 1
-            && conv.GetInts("strides").Any(s => s > 1);
     }
 
     /// <summary>

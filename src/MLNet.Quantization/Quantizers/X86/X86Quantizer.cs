@@ -162,6 +162,9 @@ public sealed class X86Quantizer : Quantizer
         return this;
     }
 
+    /// <summary>ONNX Runtime's rules (<see cref="BackendRules.OnnxRuntime"/>): the QDQ form its CPU provider fuses.</summary>
+    public override BackendRules Backend => BackendRules.OnnxRuntime;
+
     /// <inheritdoc />
     public override void Annotate(OnnxGraph graph, QuantizationAnnotations annotations)
     {
