@@ -1,8 +1,7 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
-using MLNet.Quantization.Quantizer;
-using QuantizerBase = MLNet.Quantization.Quantizer.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace CustomQuantizerExample;
 
@@ -12,11 +11,14 @@ namespace CustomQuantizerExample;
 /// from the input and weight scales, pools and Flatten sharing their input's parameters (SharedQuantizationSpec), Add
 /// quantized at its inputs and output, and a lone Relu quantized at its output. Everything else stays in float and is reported with a reason.
 /// </summary>
-internal sealed class PerTensorQuantizer : QuantizerBase
+internal sealed class PerTensorQuantizer : Quantizer
 {
     // One instance each, so equal specs on the same tensor share an observer.
     private static readonly QuantizationSpec Activation = new(QuantDataType.UInt8, QScheme.PerTensorAffine, observerFactory: o => new MinMaxObserver(o));
     private static readonly QuantizationSpec Weight = new(QuantDataType.Int8, QScheme.PerTensorSymmetric, -127, 127, observerFactory: o => new MinMaxObserver(o));
+
+    // The QDQ models target ONNX Runtime's CPU provider: opt in to its fusion rules (a plain Quantizer gets plain PT2E).
+    public override BackendRules Backend => BackendRules.OnnxRuntime;
 
     public override void Annotate(OnnxGraph graph, QuantizationAnnotations annotations)
     {

@@ -6,9 +6,8 @@ using CustomQuantizerExample;
 using MLNet.Quantization;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
-using QuantizerBase = MLNet.Quantization.Quantizer.Quantizer;
 
 string dataDir = Path.Combine(AppContext.BaseDirectory, "data");
 var model = OnnxModel.Load(Path.Combine(AppContext.BaseDirectory, "models", "fmnist_cnn.onnx"));
@@ -18,7 +17,7 @@ var test = FashionMnist.Load(dataDir, train: false);
 using var fp32 = new ModelRunner(model);
 Console.WriteLine($"fp32: top-1 {fp32.Accuracy(test.Images, test.Labels):P2} on {test.Count} test images");
 
-foreach (var (name, quantizer) in new (string, QuantizerBase)[]
+foreach (var (name, quantizer) in new (string, Quantizer)[]
 {
     ("PerTensorQuantizer", new PerTensorQuantizer()),
     ("X86Quantizer default", new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig())),

@@ -3,7 +3,7 @@ using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Diagnostics;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace ModelGateTests;
 

@@ -5,7 +5,7 @@ using System.Runtime.InteropServices;
 using MLNet.Quantization;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 
 int outputIndex = Array.IndexOf(args, "--output");

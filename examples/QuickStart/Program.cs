@@ -6,7 +6,7 @@ using MLNet.Quantization;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 
 bool full = args.Contains("--full");

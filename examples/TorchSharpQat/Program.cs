@@ -9,7 +9,7 @@
 using MLNet.Quantization;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 using MLNet.Quantization.TorchSharp;
 

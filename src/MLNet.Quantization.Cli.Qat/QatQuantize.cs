@@ -3,7 +3,7 @@ using MLNet.Quantization.Cli.Commands;
 using MLNet.Quantization.Cli.DataFiles;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.TorchSharp;
 
 namespace MLNet.Quantization.Cli.Qat;

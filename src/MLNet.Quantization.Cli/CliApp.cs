@@ -5,7 +5,7 @@ using MLNet.Quantization.Cli.Commands;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 using Microsoft.ML.OnnxRuntime;
 

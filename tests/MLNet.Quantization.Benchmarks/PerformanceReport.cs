@@ -4,7 +4,7 @@ using System.Text;
 using Microsoft.ML;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 using MLNet.Quantization.TestSupport;
 

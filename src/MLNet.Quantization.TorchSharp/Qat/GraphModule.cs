@@ -1,5 +1,5 @@
 using MLNet.Quantization.Graph;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.TorchSharp.Native;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using static TorchSharp.torch;
 
 namespace MLNet.Quantization.TorchSharp.Qat;

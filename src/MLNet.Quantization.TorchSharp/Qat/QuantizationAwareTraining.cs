@@ -1,5 +1,5 @@
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.TorchSharp.Native;
 using MLNet.Quantization.TorchSharp.Qat;
 
@@ -46,7 +46,7 @@ public static class QuantizationAwareTraining
     /// <exception cref="ArgumentNullException"><paramref name="model"/> or <paramref name="quantizer"/> is null.</exception>
     /// <exception cref="NotSupportedException">The prepared graph has an operator the TorchSharp interpreter cannot run; the message names the node.</exception>
     /// <exception cref="InvalidOperationException">TorchSharp's native library cannot be loaded.</exception>
-    public static QatModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null)
+    public static QatModel Prepare(OnnxModel model, Quantizer quantizer, PrepareOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(quantizer);

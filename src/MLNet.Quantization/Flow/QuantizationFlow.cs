@@ -2,13 +2,13 @@ using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.VersionConversion;
 using MLNet.Quantization.Passes;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Shapes;
 
 namespace MLNet.Quantization;
 
 /// <summary>
-/// The PT2E-style entry points: <see cref="Prepare(OnnxModel, Quantizer.Quantizer, PrepareOptions?, CancellationToken)"/> (fold constants
+/// The PT2E-style entry points: <see cref="Prepare(OnnxModel, Quantizer, PrepareOptions?, CancellationToken)"/> (fold constants
 /// and BatchNorm, annotate, insert observers), then <see cref="PreparedModel.Calibrate"/> and
 /// <see cref="PreparedModel.Convert"/>.
 /// </summary>
@@ -44,7 +44,7 @@ public static class QuantizationFlow
     /// QuantizeLinear, DequantizeLinear, QLinear*, MatMulInteger, ConvInteger or DynamicQuantizeLinear nodes).</exception>
     /// <exception cref="ArgumentException"><see cref="PrepareOptions.InputShapes"/> names an input the model does not have (the message lists them) or contradicts its shape.</exception>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>, also while ONNX Runtime runs the model (constant folding, the batch-dimension check).</exception>
-    public static PreparedModel Prepare(OnnxModel model, Quantizer.Quantizer quantizer, PrepareOptions? options = null, CancellationToken cancellationToken = default)
+    public static PreparedModel Prepare(OnnxModel model, Quantizer quantizer, PrepareOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(quantizer);
@@ -59,11 +59,11 @@ public static class QuantizationFlow
         var annotations = Annotate(graph, quantizer);
 
         if (options.CompleteForOrtFusion)
-            OrtFusionRules.CompleteOutputs(graph, annotations);
+            quantizer.Backend.CompleteAnnotations(graph, annotations);
         annotations.Validate(graph);
         var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
         var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options, batch,
-            dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true });
+            dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true }, backend: quantizer.Backend);
         stage.Step($"observing weights ({prepared.ObserverCount} observers)");
         prepared.ObserveWeights();
         return prepared;
@@ -128,7 +128,7 @@ public static class QuantizationFlow
         }
     }
 
-    private static QuantizationAnnotations Annotate(OnnxGraph graph, Quantizer.Quantizer quantizer)
+    private static QuantizationAnnotations Annotate(OnnxGraph graph, Quantizer quantizer)
     {
         var annotations = new QuantizationAnnotations();
         quantizer.Annotate(graph, annotations);

@@ -3,7 +3,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Onnx;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization;
 
@@ -178,7 +178,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
 
     private IReadOnlyDictionary<string, int[]>? InputShapes => _options.ShapeDictionary is null ? null : new Dictionary<string, int[]>(_options.ShapeDictionary, StringComparer.Ordinal);
 
-    private Quantizer.Quantizer BuildQuantizer()
+    private Quantizer BuildQuantizer()
     {
         if (_options.Quantizer is not null)
             return _options.Quantizer;

@@ -1,5 +1,6 @@
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Observers;
+using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization;
 
@@ -74,7 +75,7 @@ public sealed class QuantizationOptions
     /// float. A custom quantizer cannot be combined with <see cref="ActivationObserver"/>, <see cref="ReduceRange"/> or
     /// <see cref="ExcludedNodes"/> (configure it directly).
     /// </summary>
-    public Quantizer.Quantizer? Quantizer { get; set; }
+    public Quantizer? Quantizer { get; set; }
 
     /// <summary>Activation observer of the default quantizer (static mode), e.g. <c>o =&gt; new MinMaxObserver(o)</c>; null for the X86 default (histogram).</summary>
     public Func<ObserverOptions, Observer>? ActivationObserver { get; set; }

@@ -1,6 +1,6 @@
 using MLNet.Quantization.Diagnostics;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 using MLNet.Quantization.Tests.Flow;
 using MLNet.Quantization.Tests.TestSupport;

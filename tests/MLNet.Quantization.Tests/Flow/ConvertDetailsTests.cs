@@ -2,8 +2,8 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
-using MLNet.Quantization.Quantizer;
-using MLNet.Quantization.Tests.QuantizerTests;
+using MLNet.Quantization.Quantizers;
+using MLNet.Quantization.Tests.Quantizers;
 using TensorElementType = MLNet.Quantization.Graph.TensorElementType;
 
 namespace MLNet.Quantization.Tests.Flow;

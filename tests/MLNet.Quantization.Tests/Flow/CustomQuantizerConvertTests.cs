@@ -2,7 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
-using MLNet.Quantization.Tests.QuantizerTests;
+using MLNet.Quantization.Tests.Quantizers;
 
 namespace MLNet.Quantization.Tests.Flow;
 

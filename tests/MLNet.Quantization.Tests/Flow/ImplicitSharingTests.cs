@@ -3,11 +3,10 @@ using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
-using MLNet.Quantization.Tests.QuantizerTests;
+using MLNet.Quantization.Tests.Quantizers;
 using MLNet.Quantization.Tests.TestSupport;
-using QuantizerBase = MLNet.Quantization.Quantizer.Quantizer;
 
 namespace MLNet.Quantization.Tests.Flow;
 
@@ -23,7 +22,7 @@ public sealed class ImplicitSharingTests
     private static readonly QuantizationSpec SevenBitActivation = new(QuantDataType.UInt8, QScheme.PerTensorAffine, 0, 127, observerFactory: o => new MinMaxObserver(o));
 
     /// <summary>Producer output observed with <c>reluOutput</c>; MaxPool input and the consumer input with <c>poolInput</c>; MaxPool output shared with its input.</summary>
-    private sealed class ReluPoolQuantizer(QuantizationSpec reluOutput, QuantizationSpec poolInput) : QuantizerBase
+    private sealed class ReluPoolQuantizer(QuantizationSpec reluOutput, QuantizationSpec poolInput) : Quantizer
     {
         public override void Annotate(OnnxGraph graph, QuantizationAnnotations annotations)
         {

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.MLNetIntegration;
 using MLNet.Quantization.Tests.TestSupport;
 

@@ -1,5 +1,5 @@
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.Flow;

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.MLNetIntegration;
@@ -99,7 +100,7 @@ public sealed class QuantizationEstimatorErrorTests
         Assert.ThrowsExactly<ArgumentException>(() => Ml.Transforms.Quantize(new QuantizationOptions
         {
             ModelFile = TestPaths.Model("fmnist_cnn"),
-            Quantizer = new Quantizer.X86Quantizer(),
+            Quantizer = new X86Quantizer(),
             ReduceRange = true,
         }));
     }

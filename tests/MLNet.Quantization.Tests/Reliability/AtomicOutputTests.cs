@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Quantization.Cli;
 using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.Reliability;
@@ -133,7 +134,7 @@ public sealed class AtomicOutputTests
 
     private static QuantizedModel FlowQuantized()
     {
-        var quantizer = new Quantizer.X86Quantizer().SetGlobal(Quantizer.X86Quantizer.GetDefaultConfig(isDynamic: true));
+        var quantizer = new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(isDynamic: true));
         return QuantizationFlow.Prepare(OnnxModel.Load(TestPaths.Model("fmnist_rowtf")), quantizer).Convert();
     }
 }

@@ -4,9 +4,9 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Observers;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.TestSupport;
-using MLNet.Quantization.Tests.QuantizerTests;
+using MLNet.Quantization.Tests.Quantizers;
 
 namespace MLNet.Quantization.Tests.Reliability;
 

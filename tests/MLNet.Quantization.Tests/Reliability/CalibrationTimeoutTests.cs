@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.Shared;
 
 namespace MLNet.Quantization.Tests.Reliability;

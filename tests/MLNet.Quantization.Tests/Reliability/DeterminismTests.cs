@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Observers;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.Flow;
 using MLNet.Quantization.Tests.TestSupport;
 

@@ -4,7 +4,7 @@ using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Cli;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 
 namespace MLNet.Quantization.Tests.Reliability;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.Proto;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.TestSupport;
 
 namespace MLNet.Quantization.Tests.Reliability;

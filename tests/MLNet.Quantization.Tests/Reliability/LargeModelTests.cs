@@ -5,7 +5,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.Proto;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.TestSupport;
 using MLNet.Quantization.Tests.TestSupport;
 

@@ -1,8 +1,8 @@
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Observers;
-using MLNet.Quantization.Quantizer;
-using MLNet.Quantization.Tests.QuantizerTests;
+using MLNet.Quantization.Quantizers;
+using MLNet.Quantization.Tests.Quantizers;
 using static MLNet.Quantization.Tests.Reliability.CalibrationDataTests;
 
 namespace MLNet.Quantization.Tests.Reliability;

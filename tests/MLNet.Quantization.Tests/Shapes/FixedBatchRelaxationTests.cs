@@ -1,7 +1,7 @@
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 using MLNet.Quantization.Shapes;
 using MLNet.Quantization.Tests.TestSupport;

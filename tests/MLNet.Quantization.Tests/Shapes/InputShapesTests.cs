@@ -1,6 +1,6 @@
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization.Tests.Shapes;
 

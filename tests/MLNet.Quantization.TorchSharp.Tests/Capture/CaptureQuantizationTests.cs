@@ -1,6 +1,6 @@
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Data;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 using MLNet.Quantization.TestSupport;
 using static TorchSharp.torch;

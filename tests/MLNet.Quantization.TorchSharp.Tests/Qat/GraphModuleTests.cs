@@ -1,6 +1,6 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 using MLNet.Quantization.TorchSharp.Qat;
 using static TorchSharp.torch;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization.TorchSharp.Tests.Qat;
 

@@ -1,7 +1,7 @@
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 
 namespace MLNet.Quantization.TorchSharp.Tests.Qat;

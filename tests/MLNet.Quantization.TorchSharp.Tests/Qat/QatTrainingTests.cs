@@ -3,7 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization.TorchSharp.Tests.Qat;
 

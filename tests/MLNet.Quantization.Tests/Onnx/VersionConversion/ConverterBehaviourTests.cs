@@ -5,7 +5,7 @@ using MLNet.Quantization.Diagnostics;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.VersionConversion;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
 using ProtoTypes = MLNet.Quantization.Onnx.Proto;
 

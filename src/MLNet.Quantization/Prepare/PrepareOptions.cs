@@ -1,0 +1,116 @@
+namespace MLNet.Quantization;
+
+/// <summary>Options of <see cref="QuantizationFlow.Prepare(Onnx.OnnxModel, Quantizers.Quantizer, PrepareOptions?, CancellationToken)"/>.</summary>
+public sealed class PrepareOptions
+{
+    /// <summary>Fold constant subgraphs with ONNX Runtime before annotating (default true).</summary>
+    public bool FoldConstants { get; init; } = true;
+
+    /// <summary>Fold BatchNormalization into the preceding Conv (default true).</summary>
+    public bool FoldBatchNorm { get; init; } = true;
+
+    /// <summary>
+    /// Add output specs so that ONNX Runtime can fuse every quantized Conv/Gemm/MatMul (default true); see
+    /// "QDQ placement" in the repository's <c>docs/numerics.md</c>.
+    /// </summary>
+    public bool CompleteForOrtFusion { get; init; } = true;
+
+    /// <summary>
+    /// Sizes for graph inputs, by input name, as ML.NET's <c>ApplyOnnxModel(shapeDictionary: ...)</c> gives them (e.g.
+    /// <c>["x"] = [1, 3, 640, 640]</c> for a detector with symbolic N×3×H×W): each named input is declared with that
+    /// shape for shape inference and calibration, and the converted model declares it too. A fixed size of the model
+    /// cannot be changed. Null (the default) leaves the inputs as declared. A batch dimension fixed here is made
+    /// symbolic again like any fixed batch (see <see cref="RelaxFixedBatch"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, int[]>? InputShapes { get; init; }
+
+    /// <summary>
+    /// Make a fixed batch dimension (dimension 0 of every input, e.g. a CNTK export's 1) symbolic when the graph allows it
+    /// (default true). The graph is checked in ONNX Runtime against the original at two batch sizes first; when it does
+    /// not allow it, it stays fixed and calibration runs that many samples per run.
+    /// <see cref="QuantizationReport.FixedBatchSize"/> and <see cref="QuantizationReport.BatchDimension"/> say which
+    /// happened. The converted model keeps the symbolic batch.
+    /// </summary>
+    public bool RelaxFixedBatch { get; init; } = true;
+
+    /// <summary>
+    /// ONNX Runtime intra-op threads for the calibration runs; 0 (the default) lets ORT choose. The quantized model does
+    /// not depend on it: the same data gives the same bytes with any thread count (tested).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public int CalibrationThreads
+    {
+        get => _calibrationThreads;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _calibrationThreads = value;
+        }
+    }
+
+    /// <summary>
+    /// Receives a report as each step of prepare, calibration and convert starts (for example <c>folding constants</c>),
+    /// so that long work on a large model is never silent; null (the default) for none.
+    /// </summary>
+    public IProgress<QuantizationProgress>? Progress { get; init; }
+
+    /// <summary>
+    /// After convert, float and int8 run side by side on this many of the first calibration samples (default 32; whole
+    /// batches are kept, at most 256 MB), and <see cref="QuantizationReport.OutputSqnrDb"/> says how close the outputs
+    /// are. 0 turns the check off. Dynamic mode has no calibration samples and checks only the weights.
+    /// </summary>
+    public int QualityCheckSamples { get; init; } = 32;
+
+    /// <summary>Below this output SQNR (dB, default 15) the report warns and names the worst quantization points.</summary>
+    public double OutputSqnrWarningDb { get; init; } = 15;
+
+    /// <summary>A quantized weight below this SQNR (dB, default 20) is named in a warning; per-channel int8 weights normally reach 35–45 dB.</summary>
+    public double WeightSqnrWarningDb { get; init; } = 20;
+
+    /// <summary>
+    /// The most bytes one tensor made by constant folding may take; null (the default) for the larger of 64 MiB and 4×
+    /// the bytes of the model's initializers. Folding also stops once its tensors together take 4× this. Sizes are
+    /// known before anything is computed (ONNX Runtime's shape inference over the constant inputs), so a small model that
+    /// would unfold into gigabytes (ConstantOfShape, Expand, Tile, Concat...) is refused with an
+    /// <see cref="Graph.OnnxGraphException"/> naming the node, before it takes the memory. Nodes whose evaluation would
+    /// take over 2^30 multiply-adds (e.g. a MatMul of two large constants) are not folded: they stay in the graph and
+    /// run at inference.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    public long? MaxFoldedTensorBytes
+    {
+        get => _maxFoldedTensorBytes;
+        init
+        {
+            if (value is { } bytes)
+                ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
+            _maxFoldedTensorBytes = value;
+        }
+    }
+
+    private readonly int _calibrationThreads;
+    private readonly long? _maxFoldedTensorBytes;
+
+    /// <summary>The default of <see cref="MaxNodeCount"/>: 200,000.</summary>
+    public const int DefaultMaxNodeCount = 200_000;
+
+    /// <summary>
+    /// The most nodes (main graph, subgraphs and local functions together) a model may have; a larger one is refused
+    /// before any graph is built or ONNX Runtime sees it, with an <see cref="Graph.OnnxGraphException"/> naming the count.
+    /// Default <see cref="DefaultMaxNodeCount"/> (200,000), several times the largest real CNNs and transformers
+    /// (10–50k nodes). ONNX Runtime needs several KB of memory per node for each session quantizing builds (measured in
+    /// the repository's <c>docs/reliability.md</c>), so raise it only for a genuine model and with memory to match.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is below 1.</exception>
+    public int MaxNodeCount
+    {
+        get => _maxNodeCount;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _maxNodeCount = value;
+        }
+    }
+
+    private readonly int _maxNodeCount = DefaultMaxNodeCount;
+}

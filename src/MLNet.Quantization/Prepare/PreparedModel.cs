@@ -1,0 +1,341 @@
+using System.Diagnostics;
+using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Numerics;
+using MLNet.Quantization.Observers;
+using MLNet.Quantization.Quantizers;
+
+namespace MLNet.Quantization;
+
+/// <summary>
+/// A model after prepare: constants and BatchNorm folded, annotated, with one observer per shared group of edges.
+/// Calibrate it with representative batches (static mode), then convert it to QDQ.
+/// </summary>
+public sealed class PreparedModel
+{
+    private readonly OnnxGraph _graph;
+    private readonly QuantizationAnnotations _annotations;
+    private readonly List<QuantGroup> _groups;
+    private readonly Dictionary<QuantizationEdge, QuantGroup> _byEdge;
+    private readonly long _floatBytes;
+    private readonly PrepareOptions _options;
+    private readonly Shapes.BatchOutcome _batch;
+    private CalibrationProgress _calibration;
+    private int _largestCalibrationBatch;
+    private readonly bool _dynamicRequested;
+    private readonly BackendRules _backend;
+    private CheckSampleBuffer _checkSamples;
+
+    internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, PrepareOptions options,
+        Shapes.BatchOutcome? batch = null, bool dynamicRequested = false, BackendRules? backend = null)
+    {
+        _backend = backend ?? BackendRules.None;
+        _dynamicRequested = dynamicRequested;
+        _options = options;
+        _checkSamples = NewCheckBuffer();
+        _batch = batch ?? Shapes.BatchOutcome.AlreadySymbolic;
+        _graph = graph;
+        _annotations = annotations;
+        _groups = groups;
+        _byEdge = byEdge;
+        _floatBytes = floatBytes;
+    }
+
+    /// <summary>The prepared float graph (folded and annotated).</summary>
+    public OnnxGraph Graph => _graph;
+
+    /// <summary>
+    /// The batch size the prepared graph requires, or null when it takes any batch size (also when a fixed batch was
+    /// made symbolic, see <see cref="PrepareOptions.RelaxFixedBatch"/>). When set, give <see cref="Calibrate"/>
+    /// batches of exactly this many samples.
+    /// </summary>
+    public int? FixedBatchSize => _batch.FixedBatchSize;
+
+    /// <summary>The quantizer's annotations.</summary>
+    public QuantizationAnnotations Annotations => _annotations;
+
+    /// <summary>Number of observers (one per shared group that needs calibration or weight statistics).</summary>
+    public int ObserverCount => _groups.Count(g => g.Observer is not null and not PlaceholderObserver);
+
+    /// <summary>The activation tensors calibration observes.</summary>
+    public IReadOnlyList<string> ObservedActivations =>
+        _groups.Where(g => g.Kind == QuantGroupKind.Activation).SelectMany(g => g.Tensors).Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>True when static activations need calibration data before <see cref="Convert"/>.</summary>
+    public bool NeedsCalibration => _groups.Any(g => g.Kind == QuantGroupKind.Activation);
+
+    internal IReadOnlyList<QuantGroup> Groups => _groups;
+
+    /// <summary>The nodes with at least one quantized input, in topological order.</summary>
+    internal IReadOnlyList<OnnxNode> QuantizedNodes
+    {
+        get
+        {
+            var quantized = new HashSet<OnnxNode>(_byEdge.Keys.Where(e => e.IsInput).Select(e => e.Node), ReferenceEqualityComparer.Instance);
+            return _graph.TopologicalOrder().Where(quantized.Contains).ToList();
+        }
+    }
+
+    /// <summary>The group of every annotated edge (quantization-aware training fake-quantizes exactly these).</summary>
+    internal IReadOnlyDictionary<QuantizationEdge, QuantGroup> GroupsByEdge => _byEdge;
+
+    /// <summary>Starts every weight observer afresh and observes the graph's current weights (after QAT wrote them back).</summary>
+    internal void ReobserveWeights()
+    {
+        foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Weight))
+            group.Observer = group.Observer!.CreateEmpty();
+        ObserveWeights();
+    }
+
+    /// <summary>Counts activation statistics gathered outside <see cref="Calibrate"/> (QAT observes while training).</summary>
+    internal void RecordObservations(CalibrationProgress observed) =>
+        _calibration = new CalibrationProgress(_calibration.Batches + observed.Batches, _calibration.Samples + observed.Samples, _calibration.Elapsed + observed.Elapsed);
+
+    internal void ObserveWeights()
+    {
+        foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Weight))
+        {
+            foreach (var tensor in group.Tensors)
+            {
+                _graph.TryGetConstant(tensor, out var data);
+                var shape = data!.Shape;
+                var values = data.ToFloatArray();
+                RequireFinite(tensor, values, "weight");
+                group.Observer!.Observe(values, shape.Length == 0 ? [1] : shape);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the float model in ONNX Runtime over <paramref name="batches"/> and updates the activation observers.
+    /// Streams: nothing is kept between batches. Can be called more than once; statistics accumulate. A call that
+    /// throws (a bad batch, cancellation, an ONNX Runtime failure) leaves the statistics as they were before it: each
+    /// call observes into fresh observers that are merged in only when it completes.
+    /// </summary>
+    /// <param name="batches">Batches of model inputs, each a list with one tensor per model input (by name), batch dimension first; a fixed-batch model (<see cref="FixedBatchSize"/>) needs exactly that many samples per batch.</param>
+    /// <param name="progress">Receives a report after each batch (samples so far, elapsed time); null for none.</param>
+    /// <param name="cancellationToken">Stops calibration between batches, leaving the statistics as they were.</param>
+    /// <param name="totalSamples">How many samples <paramref name="batches"/> holds, when known, so that progress carries a fraction and an ETA; null to estimate it from a batch collection's count, or leave it unknown.</param>
+    /// <returns>What this call observed: batches, samples and time.</returns>
+    /// <exception cref="ArgumentException">A batch does not match the model's inputs (named in the message), or there are no batches.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>
+    /// <exception cref="OnnxGraphException">ONNX Runtime failed to load or run the model on a batch (the message names the model and ORT's node).</exception>
+    public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, CancellationToken cancellationToken = default,
+        long? totalSamples = null)
+    {
+        new StageReporter(_options.Progress, QuantizationStage.Calibrate).Step(
+            $"calibrating {ObservedActivations.Count} activations{(totalSamples is { } n ? $" on {n} samples" : "")}");
+        var byTensor = new Dictionary<string, List<Observer>>(StringComparer.Ordinal);
+        var fresh = new List<(QuantGroup Group, Observer Observer)>();
+        foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Activation))
+        {
+            var observer = group.Observer!.CreateEmpty();
+            fresh.Add((group, observer));
+            foreach (var tensor in group.Tensors)
+            {
+                if (!byTensor.TryGetValue(tensor, out var list))
+                    byTensor[tensor] = list = [];
+                list.Add(observer);
+            }
+        }
+
+        var calibrator = new Calibrator(_graph, byTensor, _options.CalibrationThreads);
+        var kept = _checkSamples.Samples > 0 ? null : NewCheckBuffer();
+        var result = calibrator.Run(kept is null ? batches : batches.Select(b => { kept.Offer(Copy(b)); return b; }), progress, cancellationToken, totalSamples);
+        if (kept is not null)
+            _checkSamples = kept;
+        _largestCalibrationBatch = Math.Max(_largestCalibrationBatch, calibrator.LargestBatch);
+        foreach (var (group, observer) in fresh)
+            group.Observer!.Merge(observer);
+        RecordObservations(result);
+        return result;
+    }
+
+    /// <summary>Computes qparams and writes the QDQ model. The prepared model is left as it was.</summary>
+    /// <returns>The QDQ model with its <see cref="QuantizationReport"/>; save it with <see cref="QuantizedModel.Save(string, Onnx.OnnxSaveOptions?)"/>.</returns>
+    /// <example>
+    /// <code language="csharp">
+    /// var prepared = QuantizationFlow.Prepare(OnnxModel.Load("cnn.onnx"), new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()));
+    /// prepared.Calibrate(batches);                 // IEnumerable&lt;IReadOnlyList&lt;NamedTensor&gt;&gt;
+    /// QuantizedModel int8 = prepared.Convert();
+    /// int8.Save("cnn.int8.onnx");
+    /// Console.WriteLine(int8.Report);
+    /// </code>
+    /// </example>
+    /// <exception cref="InvalidOperationException">Static activations were never calibrated.</exception>
+    /// <exception cref="CalibrationException">Calibration saw no finite value for an observed tensor, or a derived (bias) scale is not a finite float (named in the message).</exception>
+    /// <exception cref="OnnxGraphException">A bias holds NaN or infinite values (named in the message).</exception>
+    public QuantizedModel Convert()
+    {
+        if (NeedsCalibration && _calibration.Batches == 0)
+            throw new InvalidOperationException("Static quantization needs calibration: call Calibrate with representative batches before Convert.");
+        var stage = new StageReporter(_options.Progress, QuantizationStage.Convert);
+        stage.Step($"computing quantization parameters ({_groups.Count} groups)");
+        ComputeQParams();
+
+        var graph = _graph.Clone();
+        var map = new Dictionary<OnnxNode, OnnxNode>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < _graph.Nodes.Count; i++)
+            map[_graph.Nodes[i]] = graph.Nodes[i];
+        var order = _graph.TopologicalOrder();
+        var position = new Dictionary<OnnxNode, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < order.Count; i++)
+            position[order[i]] = i;
+        var edges = _byEdge
+            .OrderBy(e => position[e.Key.Node]).ThenBy(e => e.Key.IsInput ? 0 : 1).ThenBy(e => e.Key.Index)
+            .Select(e => (Edge: e.Key.IsInput ? QuantizationEdge.Input(map[e.Key.Node], e.Key.Index) : QuantizationEdge.Output(map[e.Key.Node], e.Key.Index), Group: e.Value))
+            .ToList();
+        stage.Step($"writing QuantizeLinear/DequantizeLinear for {edges.Count} edges");
+        var runtimeNodes = _backend.WriteRuntimeNodes(graph, edges);
+        new QdqWriter(graph).Write(edges.Where(e => !runtimeNodes.Contains(e.Edge.Node)).ToList());
+        _backend.RewriteQdqGraph(graph);
+        var model = graph.ToModel();
+        FloatReferenceMetadata.Write(model, _options);
+        stage.Step(_checkSamples.Samples > 0 ? $"checking int8 against float on {_checkSamples.Samples} calibration samples" : "checking the quantized weights");
+        var quality = QualityCheck.Run(_graph, graph, _checkSamples.Batches, _options);
+        return new QuantizedModel(model, BuildReport(model, quality));
+    }
+
+    private CheckSampleBuffer NewCheckBuffer() => new(_options.QualityCheckSamples, 256L << 20);
+
+    /// <summary>A copy of a batch, so that a producer reusing its arrays cannot change kept samples.</summary>
+    private static IReadOnlyList<NamedTensor> Copy(IReadOnlyList<NamedTensor> batch) =>
+        batch.Select(t => t.Floats is not null ? NamedTensor.FromFloats(t.Name, t.Floats.ToArray(), t.Shape.ToArray()) : NamedTensor.FromInt64(t.Name, t.Int64s!.ToArray(), t.Shape.ToArray())).ToList();
+
+    private void ComputeQParams()
+    {
+        foreach (var group in _groups)
+        {
+            group.QParams = group.Kind switch
+            {
+                QuantGroupKind.Fixed => ((FixedQParamsQuantizationSpec)group.Spec).ToQParams(),
+                QuantGroupKind.Activation when !group.Observer!.HasObservations =>
+                    throw new CalibrationException($"Calibration saw no finite value for tensor(s) [{string.Join(", ", group.Tensors)}]; they cannot be quantized."),
+                QuantGroupKind.Activation or QuantGroupKind.Weight => ObservedQParams(group),
+                _ => null,
+            };
+        }
+
+        foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Derived))
+        {
+            var spec = (DerivedQuantizationSpec)group.Spec;
+            GuardInt32Bias(group, spec);
+            group.QParams = Derive(spec, group);
+        }
+    }
+
+    /// <summary>An observer's qparams; a range no qparams can represent (e.g. NaN from overflowing values) names the tensors and nodes.</summary>
+    private QParams ObservedQParams(QuantGroup group)
+    {
+        try
+        {
+            return group.Observer!.CalculateQParams();
+        }
+        catch (ArgumentException e)
+        {
+            string message = $"Cannot compute the qparams of {(group.Kind == QuantGroupKind.Weight ? "weight" : "activation")} [{string.Join(", ", group.Tensors)}] "
+                + $"(read by node {Readers(group.Tensors)}): {e.Message} Its values overflow float32 arithmetic; fix the model, or leave that node in float.";
+            if (group.Kind == QuantGroupKind.Weight)
+                throw new OnnxGraphException(message, e);
+            throw new CalibrationException(message, e);
+        }
+    }
+
+    private QParams Derive(DerivedQuantizationSpec spec, QuantGroup group)
+    {
+        var sources = spec.DerivedFrom.Select(e => (_byEdge.GetValueOrDefault(e)?.QParams)
+            ?? throw new InvalidOperationException($"Derived qparams of [{string.Join(", ", group.Tensors)}] need {e}, which has no static qparams.")).ToList();
+        try
+        {
+            return spec.DeriveQParams(sources);
+        }
+        catch (ArgumentException e)
+        {
+            // e.g. s_in · s_w overflows float32 when calibration saw values near 1e30
+            throw new CalibrationException(
+                $"Cannot derive the qparams of [{string.Join(", ", group.Tensors)}] (read by node {Readers(group.Tensors)}) from scales "
+                + $"[{string.Join(", ", sources.Select(s => string.Join("/", s.Scales.Take(4).Select(v => v.ToString("G5", System.Globalization.CultureInfo.InvariantCulture)))))}]: {e.Message} "
+                + "The calibrated or weight ranges are too wide; leave that node in float.", e);
+        }
+    }
+
+    /// <summary>
+    /// Guards int32 bias overflow when s_in · s_w is tiny (ORT issue #21000 class): where |bias| / (s_in · s_w) would
+    /// pass int32's range, that channel's weight scale is raised just enough, as ORT's quantizer does.
+    /// </summary>
+    private void GuardInt32Bias(QuantGroup biasGroup, DerivedQuantizationSpec spec)
+    {
+        if (spec.DataType != QuantDataType.Int32 || spec.DerivedFrom.Count != 2)
+            return;
+        var weightGroup = _byEdge.GetValueOrDefault(spec.DerivedFrom[1]);
+        var activation = _byEdge.GetValueOrDefault(spec.DerivedFrom[0])?.QParams;
+        if (weightGroup?.QParams is not { } weight || activation is null || activation.IsPerChannel)
+            return;
+        var bias = biasGroup.Tensors.Select(t => _graph.TryGetConstant(t, out var d) ? d.ToFloatArray() : null).FirstOrDefault(b => b is not null);
+        if (bias is null)
+            return;
+        RequireFinite(biasGroup.Tensors.First(), bias, "bias");
+        const double limit = int.MaxValue * 0.999;
+        var scales = (float[])weight.Scales.Clone();
+        bool changed = false;
+        for (int c = 0; c < bias.Length; c++)
+        {
+            int wc = weight.IsPerChannel ? c : 0;
+            double needed = Math.Abs((double)bias[c]) / (activation.Scale * (double)scales[wc]);
+            if (needed > limit)
+            {
+                scales[wc] = (float)(Math.Abs((double)bias[c]) / (activation.Scale * limit));
+                changed = true;
+            }
+        }
+
+        int overflowing = Array.FindIndex(scales, v => !float.IsFinite(v));
+        if (overflowing >= 0)
+        {
+            throw new CalibrationException(
+                $"The bias '{biasGroup.Tensors.First()}' (read by node {Readers(biasGroup.Tensors)}) cannot fit int32 at any float32 weight scale: channel {overflowing} would need a weight scale above 3.4e38. Fix the model, or leave that node in float.");
+        }
+
+        if (changed)
+            weightGroup.QParams = new QParams(scales, weight.ZeroPoints, weight.DataType, weight.Axis, weight.QuantMin, weight.QuantMax);
+    }
+
+    /// <summary>Non-finite weights or biases have no quantized form; the model itself is broken, so say where.</summary>
+    private void RequireFinite(string tensor, float[] values, string role)
+    {
+        int bad = 0;
+        foreach (float v in values)
+        {
+            if (!float.IsFinite(v))
+                bad++;
+        }
+
+        if (bad > 0)
+        {
+            throw new OnnxGraphException(
+                $"The {role} '{tensor}' (read by node {Readers([tensor])}) holds {bad} NaN or infinite value(s) of {values.Length}; it cannot be quantized. Fix the model, or leave that node in float.");
+        }
+    }
+
+    /// <summary>The quoted names of the nodes reading <paramref name="tensors"/>, for messages.</summary>
+    private string Readers(IEnumerable<string> tensors) =>
+        string.Join(", ", tensors.SelectMany(t => _graph.GetConsumers(t)).Select(c => $"'{c.Node.Name}'").Distinct());
+
+    private QuantizationReport BuildReport(Onnx.OnnxModel model, QualityFigures quality)
+    {
+        var quantized = new Dictionary<string, int>(StringComparer.Ordinal);
+        var quantizedNodes = new HashSet<OnnxNode>(ReferenceEqualityComparer.Instance);
+        foreach (var edge in _byEdge.Keys.Where(e => e.IsInput))
+            quantizedNodes.Add(edge.Node);
+        foreach (var node in quantizedNodes)
+            quantized[node.OpType] = quantized.GetValueOrDefault(node.OpType) + 1;
+
+        var leftInFloat = _annotations.SkippedNodes.Select(s => new FloatNode(s.NodeName, s.OpType, s.Reason)).ToList();
+        var named = new HashSet<string>(leftInFloat.Select(f => f.Name), StringComparer.Ordinal);
+        foreach (var node in _graph.Nodes.Where(n => _backend.ReportedComputeOps.Contains(n.OpType) && !quantizedNodes.Contains(n) && !named.Contains(n.Name)))
+            leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
+        bool dynamic = _dynamicRequested || _groups.Any(g => g.Kind == QuantGroupKind.Dynamic);
+        return new QuantizationReport(dynamic ? "dynamic" : "static", quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,
+            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings], quality);
+    }
+}
