@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Runtime;
 
-namespace MLNet.Quantization.Runtime;
+namespace MLNet.Quantization.Cli.Benchmarking;
 
 /// <summary>
 /// An ORT session with random float inputs bound once at a fixed batch size, so that repeated runs measure the model
