@@ -15,7 +15,7 @@ namespace MLNet.Quantization.Cli;
 /// The <c>mlnet-quantize</c> tool. Exit codes: 0 success; 2 bad input (one <c>error:</c> line naming the file, option,
 /// node or tensor at fault); 1 internal failure (<c>MLNET_QUANTIZE_DEBUG=1</c> adds the stack trace).
 /// </summary>
-public static class CliApp
+internal static class CliApp
 {
     /// <summary>Runs the tool with the given writers; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, qatMode: null);

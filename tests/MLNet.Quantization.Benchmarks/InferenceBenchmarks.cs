@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using MLNet.Quantization.Cli.Benchmarking;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Cli.Benchmarking;
 using MLNet.Quantization.Runtime;
 using MLNet.Quantization.Shapes;
 

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using Google.Protobuf;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.Proto;
@@ -8,6 +10,11 @@ namespace MLNet.Quantization.TorchSharp.Capture;
 /// Collects the ONNX nodes, float initializers and value infos of a captured module (opset 13, IR 8), naming them
 /// after module paths, and turns them into an <see cref="OnnxGraph"/> whose last tensor is the graph output.
 /// </summary>
+/// <remarks>
+/// The messages are this assembly's own compilation of <c>onnx.proto</c>; the captured model reaches the core library
+/// as ONNX bytes through the public <see cref="OnnxModel.Load(byte[], string?, string?)"/>, the contract every ONNX
+/// producer uses, so the two packages share no internals.
+/// </remarks>
 internal sealed class GraphBuilder
 {
     public const long Opset = 13;
@@ -24,7 +31,7 @@ internal sealed class GraphBuilder
         _graph = new GraphProto { Name = options.GraphName };
         Input = new CapturedTensor(Reserve(options.InputName), inputShape, BatchLeading: true);
         Reserve(options.OutputName);
-        _graph.Input.Add(ToValueInfo(Input).ToProto());
+        _graph.Input.Add(ToProto(ToValueInfo(Input)));
     }
 
     public CapturedTensor Input { get; }
@@ -33,7 +40,7 @@ internal sealed class GraphBuilder
     public string AddInitializer(string name, long[] dims, float[] values)
     {
         string unique = Unique(name);
-        _graph.Initializer.Add(TensorData.FromFloats(unique, dims, values).Proto);
+        _graph.Initializer.Add(Tensor(unique, TensorElementType.Float, dims, MemoryMarshal.AsBytes(values.AsSpan())));
         return unique;
     }
 
@@ -43,18 +50,18 @@ internal sealed class GraphBuilder
     public string AddInt64(string name, long[] values)
     {
         string unique = Unique(name);
-        _graph.Initializer.Add(TensorData.FromInt64(unique, [values.Length], values).Proto);
+        _graph.Initializer.Add(Tensor(unique, TensorElementType.Int64, [values.Length], MemoryMarshal.AsBytes(values.AsSpan())));
         return unique;
     }
 
     /// <summary>Adds a node reading <paramref name="inputs"/> and writing one new tensor of shape <paramref name="shape"/>.</summary>
-    public CapturedTensor AddNode(string opType, string nodeName, IEnumerable<string> inputs, long[] shape, bool batchLeading, Action<OnnxNode>? attributes = null)
+    public CapturedTensor AddNode(string opType, string nodeName, IEnumerable<string> inputs, long[] shape, bool batchLeading, Action<NodeAttributes>? attributes = null)
     {
         var proto = new NodeProto { OpType = opType, Name = Unique(nodeName) };
         proto.Input.AddRange(inputs);
         var output = new CapturedTensor(Unique(proto.Name.Replace('/', '_') + "_output"), shape, batchLeading);
         proto.Output.Add(output.Name);
-        attributes?.Invoke(new OnnxNode(proto));
+        attributes?.Invoke(new NodeAttributes(proto));
         _graph.Node.Add(proto);
         _tensors[output.Name] = output;
         return output;
@@ -79,13 +86,13 @@ internal sealed class GraphBuilder
 
         _tensors.Remove(result.Name);
         var output = result with { Name = _options.OutputName };
-        _graph.Output.Add(ToValueInfo(output).ToProto());
+        _graph.Output.Add(ToProto(ToValueInfo(output)));
         foreach (var tensor in _tensors.Values)
-            _graph.ValueInfo.Add(ToValueInfo(tensor).ToProto());
+            _graph.ValueInfo.Add(ToProto(ToValueInfo(tensor)));
 
         var model = new ModelProto { IrVersion = IrVersion, ProducerName = "MLNet.Quantization.TorchSharp", Graph = _graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
-        return OnnxGraph.FromModel(new OnnxModel(model, _options.GraphName, null));
+        return OnnxGraph.FromModel(OnnxModel.Load(model.ToByteArray(), _options.GraphName));
     }
 
     private ValueInfo ToValueInfo(CapturedTensor tensor)
@@ -93,6 +100,29 @@ internal sealed class GraphBuilder
         var dims = tensor.Shape.Select((d, i) => i > 0 || !_options.DynamicBatch ? new Dimension(d, null)
             : tensor.BatchLeading ? new Dimension(null, _options.BatchDimensionName) : new Dimension(null, null)).ToArray();
         return new ValueInfo(tensor.Name, TensorElementType.Float, dims);
+    }
+
+    private static TensorProto Tensor(string name, TensorElementType type, long[] dims, ReadOnlySpan<byte> littleEndianValues)
+    {
+        var proto = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(littleEndianValues) };
+        proto.Dims.AddRange(dims);
+        return proto;
+    }
+
+    private static ValueInfoProto ToProto(ValueInfo info)
+    {
+        var tensor = new TypeProto.Types.Tensor { ElemType = (int)info.ElementType, Shape = new TensorShapeProto() };
+        foreach (var d in info.Shape!)
+        {
+            var dim = new TensorShapeProto.Types.Dimension();
+            if (d.Value is long v)
+                dim.DimValue = v;
+            else if (d.Symbol is not null)
+                dim.DimParam = d.Symbol;
+            tensor.Shape.Dim.Add(dim);
+        }
+
+        return new ValueInfoProto { Name = info.Name, Type = new TypeProto { TensorType = tensor } };
     }
 
     private string Unique(string name)

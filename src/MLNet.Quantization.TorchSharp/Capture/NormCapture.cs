@@ -46,7 +46,7 @@ internal static class NormCapture
         return y;
     }
 
-    private static void Reduce(Graph.OnnxNode node, long[] axes)
+    private static void Reduce(NodeAttributes node, long[] axes)
     {
         node.SetInts("axes", axes);
         node.SetInt("keepdims", 1);

@@ -5,7 +5,7 @@ namespace MLNet.Quantization.TorchSharp.Native;
 /// <summary>
 /// Loads TorchSharp's native libraries once and turns a load failure into an error that says what to do.
 /// </summary>
-public static class TorchSharpRuntime
+internal static class TorchSharpRuntime
 {
     private static readonly Lazy<Exception?> LoadFailure = new(TryLoad, LazyThreadSafetyMode.ExecutionAndPublication);
 

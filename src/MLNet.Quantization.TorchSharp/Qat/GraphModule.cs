@@ -1,5 +1,6 @@
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Quantizers;
+using MLNet.Quantization.Observers;
 using MLNet.Quantization.TorchSharp.Native;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -39,7 +40,7 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
     {
     }
 
-    internal GraphModule(OnnxGraph graph, IReadOnlyDictionary<QuantizationEdge, QuantGroup>? groups)
+    internal GraphModule(OnnxGraph graph, IReadOnlyList<ObserverGroup>? groups)
         : base("GraphModule")
     {
         ArgumentNullException.ThrowIfNull(graph);
@@ -63,9 +64,9 @@ public sealed class GraphModule : nn.Module<Tensor, Tensor>
         LoadInitializers(graph);
         if (groups is not null)
         {
-            foreach (var (edge, group) in groups)
+            foreach (var group in groups.Where(g => g.IsFakeQuantized))
             {
-                if (group.Kind is QuantGroupKind.Activation or QuantGroupKind.Weight or QuantGroupKind.Dynamic or QuantGroupKind.Fixed)
+                foreach (var edge in group.Edges)
                     _quantizers[edge] = new GroupFakeQuantizer(group);
             }
         }

@@ -13,11 +13,11 @@ namespace MLNet.Quantization.TorchSharp.Qat;
 /// </summary>
 internal sealed class GroupFakeQuantizer
 {
-    private readonly QuantGroup _group;
+    private readonly ObserverGroup _group;
 
-    public GroupFakeQuantizer(QuantGroup group)
+    public GroupFakeQuantizer(ObserverGroup group)
     {
-        if (group.Kind is not (QuantGroupKind.Activation or QuantGroupKind.Weight or QuantGroupKind.Dynamic or QuantGroupKind.Fixed))
+        if (!group.IsFakeQuantized)
             throw new ArgumentException($"{group} has no fake quantization (derived qparams are computed at convert).", nameof(group));
         if (group.Kind != QuantGroupKind.Fixed && group.Observer is null)
             throw new ArgumentException($"{group} has no observer.", nameof(group));

@@ -52,7 +52,7 @@ public static class QuantizationAwareTraining
         ArgumentNullException.ThrowIfNull(quantizer);
         TorchSharpRuntime.EnsureLoaded();
         var prepared = QuantizationFlow.Prepare(model, quantizer, options);
-        var module = new GraphModule(prepared.Graph, prepared.GroupsByEdge);
+        var module = new GraphModule(prepared.Graph, prepared.ObserverGroups);
         return new QatModel(prepared, module);
     }
 }

@@ -412,7 +412,15 @@ public sealed class OnnxGraph
     }
 
     /// <summary>Replaces the value of the initializer named <paramref name="tensor"/>.Name, keeping its name and place.</summary>
-    internal void ReplaceInitializer(TensorData tensor)
+    /// <param name="tensor">The new value; its name picks the initializer. The graph keeps a copy.</param>
+    /// <example>
+    /// <code language="csharp">
+    /// var w = graph.Initializers["conv1.weight"];
+    /// graph.ReplaceInitializer(TensorData.FromFloats(w.Name, w.Dims.ToArray(), trainedValues));
+    /// </code>
+    /// </example>
+    /// <exception cref="OnnxGraphException">The graph has no initializer of that name.</exception>
+    public void ReplaceInitializer(TensorData tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
         if (!_initializers.TryGetValue(tensor.Name, out var old))

@@ -24,7 +24,7 @@ public sealed class OnnxNode
     public string Domain => Proto.Domain;
 
     /// <summary>True for the default ONNX operator set (domain empty or <c>ai.onnx</c>).</summary>
-    internal bool IsDefaultDomain => Proto.Domain is "" or "ai.onnx";
+    public bool IsDefaultDomain => Proto.Domain is "" or "ai.onnx";
 
     /// <summary>Input tensor names; <c>""</c> marks an absent optional input.</summary>
     public IReadOnlyList<string> Inputs => Proto.Input;

@@ -1,7 +1,5 @@
-using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.Quantization.Runtime;
-using MLNet.Quantization.Onnx.Proto;
 
 namespace MLNet.Quantization.Graph;
 
@@ -10,7 +8,7 @@ namespace MLNet.Quantization.Graph;
 /// the model as graph outputs without type information, ORT resolves the graph, and its output metadata is read.
 /// No per-op shape inference is written here.
 /// </summary>
-public static class OrtShapeInference
+internal static class OrtShapeInference
 {
     /// <summary>Infers the given tensors' types and shapes; symbolic or unknown dims come back as <see cref="Dimension"/>s without a value.</summary>
     /// <exception cref="OnnxGraphException">ONNX Runtime could not load the model.</exception>
@@ -18,14 +16,8 @@ public static class OrtShapeInference
     {
         ArgumentNullException.ThrowIfNull(graph);
         var names = tensorNames.Where(n => n.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-        var onnxModel = graph.ToModel();
-        var model = onnxModel.Proto;
-        var existing = new HashSet<string>(model.Graph.Output.Select(o => o.Name), StringComparer.Ordinal);
-        foreach (var name in names.Where(n => !existing.Contains(n)))
-            model.Graph.Output.Add(new ValueInfoProto { Name = name });
-
         using var options = OrtSessionOptions.Create(GraphOptimizationLevel.ORT_DISABLE_ALL);
-        var session = Runtime.OrtBoundary.CreateSession(onnxModel, options, Runtime.OrtBoundary.ModelName(graph), "infer shapes");
+        var session = ExtraOutputsSession.Create(graph, names, options, OrtBoundary.ModelName(graph), "infer shapes");
         using (session)
         {
             var result = new Dictionary<string, ValueInfo>(StringComparer.Ordinal);

@@ -185,11 +185,10 @@ internal static class ConstantFoldingPass
             model.Graph.Initializer.Add((values.TryGetValue(name, out var value) ? value : graph.Initializers[name]).Proto.Clone());
         foreach (var node in nodes)
             model.Graph.Node.Add(node.Proto.Clone());
-        foreach (var name in nodes.SelectMany(n => n.Outputs).Where(o => o.Length > 0).Distinct(StringComparer.Ordinal))
-            model.Graph.Output.Add(new ValueInfoProto { Name = name });
+        var outputs = nodes.SelectMany(n => n.Outputs).Where(o => o.Length > 0);
 
         using var options = OrtSessionOptions.Create(GraphOptimizationLevel.ORT_DISABLE_ALL);
         // Initializers and Constant attribute tensors may name external data: inline them through the checked store.
-        return OrtBoundary.CreateSession(new Onnx.OnnxModel(model, source.SourceName, source.BaseDirectory), options, modelName, purpose);
+        return ExtraOutputsSession.Create(new Onnx.OnnxModel(model, source.SourceName, source.BaseDirectory), outputs, options, modelName, purpose);
     }
 }

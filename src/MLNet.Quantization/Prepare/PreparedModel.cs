@@ -25,6 +25,7 @@ public sealed class PreparedModel
     private readonly bool _dynamicRequested;
     private readonly BackendRules _backend;
     private CheckSampleBuffer _checkSamples;
+    private ObserverGroup[]? _groupViews;
 
     internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, PrepareOptions options,
         Shapes.BatchOutcome? batch = null, bool dynamicRequested = false, BackendRules? backend = null)
@@ -66,6 +67,13 @@ public sealed class PreparedModel
 
     internal IReadOnlyList<QuantGroup> Groups => _groups;
 
+    /// <summary>
+    /// The shared groups, one per set of qparams, in a read-only view: which edges share it, its spec and its observer.
+    /// Quantization-aware training fake-quantizes the edges of every group whose <see cref="ObserverGroup.IsFakeQuantized"/>
+    /// is true, and feeds their observers while it trains.
+    /// </summary>
+    public IReadOnlyList<ObserverGroup> ObserverGroups => _groupViews ??= _groups.Select(g => new ObserverGroup(g)).ToArray();
+
     /// <summary>The nodes with at least one quantized input, in topological order.</summary>
     internal IReadOnlyList<OnnxNode> QuantizedNodes
     {
@@ -79,16 +87,27 @@ public sealed class PreparedModel
     /// <summary>The group of every annotated edge (quantization-aware training fake-quantizes exactly these).</summary>
     internal IReadOnlyDictionary<QuantizationEdge, QuantGroup> GroupsByEdge => _byEdge;
 
-    /// <summary>Starts every weight observer afresh and observes the graph's current weights (after QAT wrote them back).</summary>
-    internal void ReobserveWeights()
+    /// <summary>
+    /// Starts every weight observer afresh and observes the weights <see cref="Graph"/> holds now. Call it after
+    /// writing changed weights into the graph (quantization-aware training writes its trained weights back with
+    /// <see cref="OnnxGraph.ReplaceInitializer"/>), so that <see cref="Convert"/> quantizes those weights with their
+    /// own ranges.
+    /// </summary>
+    /// <exception cref="OnnxGraphException">A weight holds NaN or infinite values (named in the message).</exception>
+    public void ReobserveWeights()
     {
         foreach (var group in _groups.Where(g => g.Kind == QuantGroupKind.Weight))
             group.Observer = group.Observer!.CreateEmpty();
         ObserveWeights();
     }
 
-    /// <summary>Counts activation statistics gathered outside <see cref="Calibrate"/> (QAT observes while training).</summary>
-    internal void RecordObservations(CalibrationProgress observed) =>
+    /// <summary>
+    /// Counts activation statistics fed to the groups' observers outside <see cref="Calibrate"/> (quantization-aware
+    /// training observes while it trains), so that <see cref="Convert"/> accepts the model as calibrated and the
+    /// report counts those batches and samples.
+    /// </summary>
+    /// <param name="observed">The batches, samples and time of the observation done outside <see cref="Calibrate"/>.</param>
+    public void RecordObservations(CalibrationProgress observed) =>
         _calibration = new CalibrationProgress(_calibration.Batches + observed.Batches, _calibration.Samples + observed.Samples, _calibration.Elapsed + observed.Elapsed);
 
     internal void ObserveWeights()

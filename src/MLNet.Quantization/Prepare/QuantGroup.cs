@@ -4,8 +4,8 @@ using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization;
 
-/// <summary>What a group of edges sharing one set of qparams needs.</summary>
-internal enum QuantGroupKind
+/// <summary>What a group of edges sharing one set of qparams needs (see <see cref="Observers.ObserverGroup.Kind"/>).</summary>
+public enum QuantGroupKind
 {
     /// <summary>Activations calibrated by an observer.</summary>
     Activation,

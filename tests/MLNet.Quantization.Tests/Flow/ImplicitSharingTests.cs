@@ -1,4 +1,5 @@
 using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;

@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.Quantization.Cli;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.TestSupport;
@@ -11,7 +10,8 @@ namespace MLNet.Quantization.Tests.Reliability;
 /// <summary>
 /// An interrupted or failed export never leaves a partial file: the destination is absent or untouched and no
 /// temporary file remains, for <see cref="OnnxModel.Save(string, OnnxSaveOptions?)"/> (with and without external data),
-/// <see cref="QuantizedModelTransformer.ExportOnnx(string)"/>, stream exports and the CLI.
+/// <see cref="QuantizedModelTransformer.ExportOnnx(string)"/> and stream exports (the CLI's output paths are tested in
+/// MLNet.Quantization.Cli.Tests, OutputPathTests).
 /// </summary>
 [TestClass]
 public sealed class AtomicOutputTests
@@ -115,20 +115,6 @@ public sealed class AtomicOutputTests
         string good = Path.Combine(_dir, "good.onnx");
         transformer.ExportOnnx(good);
         Assert.AreEqual("Y", OnnxModel.Load(good).Proto.Graph.Output[0].Name);
-        Assert.IsEmpty(Leftovers());
-    }
-
-    [TestMethod]
-    public void CliQuantizeToAFolderExitsTwoAndLeavesNothing()
-    {
-        string folderInTheWay = Path.Combine(_dir, "int8.onnx");
-        Directory.CreateDirectory(folderInTheWay);
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        int code = CliApp.Run(["quantize", "--model", TestPaths.Model("fmnist_rowtf"), "--output", folderInTheWay, "--mode", "dynamic"], stdout, stderr);
-        Assert.AreEqual(2, code, stderr.ToString());
-        StringAssert.StartsWith(stderr.ToString(), "error: --output");
-        Assert.IsEmpty(Directory.GetFileSystemEntries(folderInTheWay));
         Assert.IsEmpty(Leftovers());
     }
 

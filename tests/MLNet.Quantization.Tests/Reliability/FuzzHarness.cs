@@ -1,22 +1,22 @@
-using System.Globalization;
 using System.Text;
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Cli;
+using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Tests.Shared;
 
 namespace MLNet.Quantization.Tests.Reliability;
 
 /// <summary>
-/// Runs one fuzz case through load → quantize (dynamic, and static on a tiny random calibration set) → inspect
-/// (<see cref="FusedGraphInspector"/>), and through the CLI (<c>inspect</c> always; <c>quantize</c> dynamic or static
-/// on every other case). Every step must succeed or throw one of the library's typed exceptions; the CLI must exit 0,
-/// or 2 with one <c>error:</c> line. Returns an outcome label such as <c>ok</c> or <c>load:OnnxFormatException</c>;
-/// anything else fails the test with the case's label and the exception.
+/// Runs one fuzz case through the library: load → quantize (dynamic, and static on a tiny random calibration set) →
+/// inspect (<see cref="FusedGraphInspector"/>). Every step must succeed or throw one of the library's typed exceptions.
+/// Returns an outcome label such as <c>load:ok dynamic:ok static:ok</c> or <c>load:OnnxFormatException</c>; anything
+/// else fails the test with the case's label and the exception. The same cases go through the CLI in
+/// MLNet.Quantization.Cli.Tests (CliFuzzTests).
 /// </summary>
-internal sealed class FuzzHarness(string workDirectory)
+internal sealed class FuzzHarness
 {
     /// <summary>Exceptions that are the library's answer to bad input.</summary>
     public static bool IsTyped(Exception e) => (e is OnnxFormatException or OnnxGraphException or QuantizationAnnotationException
@@ -45,7 +45,6 @@ internal sealed class FuzzHarness(string workDirectory)
             Stage(fuzzCase, "static", outcome, () => QuantizeAndInspect(model, dynamic: false));
         }
 
-        RunCli(fuzzCase, outcome);
         return outcome.ToString();
     }
 
@@ -103,70 +102,5 @@ internal sealed class FuzzHarness(string workDirectory)
         }
 
         return batch;
-    }
-
-    private void RunCli(FuzzCase fuzzCase, StringBuilder outcome)
-    {
-        string path = Path.Combine(workDirectory, $"case{fuzzCase.Index}.onnx");
-        File.WriteAllBytes(path, fuzzCase.Bytes);
-        try
-        {
-            Cli(fuzzCase, "cli-inspect", outcome, ["inspect", "--model", path]);
-            string output = Path.Combine(workDirectory, $"case{fuzzCase.Index}.int8.onnx");
-            switch (fuzzCase.Index % 4)
-            {
-                case 0:
-                    Cli(fuzzCase, "cli-dynamic", outcome, ["quantize", "--model", path, "--output", output, "--mode", "dynamic", "--max-nodes", NodeLimit]);
-                    break;
-                case 2:
-                    string csv = Path.Combine(workDirectory, "calibration.csv");
-                    if (!File.Exists(csv))
-                        File.WriteAllText(csv, RandomCsv(rows: 3, values: 784));
-                    Cli(fuzzCase, "cli-static", outcome, ["quantize", "--model", path, "--output", output, "--calibration-data", csv, "--activation-observer", "minmax", "--max-nodes", NodeLimit]);
-                    break;
-            }
-
-            if (File.Exists(output))
-                File.Delete(output);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-
-        var leftovers = Directory.GetFiles(workDirectory, "*.tmp");
-        if (leftovers.Length > 0)
-            throw new AssertFailedException($"{fuzzCase.Label}: the CLI left temporary files: {string.Join(", ", leftovers)}");
-    }
-
-    private static readonly string NodeLimit = ModelMutator.NodeLimit.ToString(CultureInfo.InvariantCulture);
-
-    private static void Cli(FuzzCase fuzzCase, string stage, StringBuilder outcome, string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        string error = stderr.ToString();
-        if (code == 0)
-        {
-            outcome.Append(stage).Append(":0 ");
-            return;
-        }
-
-        if (code != 2)
-            throw new AssertFailedException($"{fuzzCase.Label}: {stage} exited {code}: {error}");
-        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        if (lines.Length != 1 || !lines[0].StartsWith("error: ", StringComparison.Ordinal))
-            throw new AssertFailedException($"{fuzzCase.Label}: {stage} exited 2 without exactly one 'error:' line: {error}");
-        outcome.Append(stage).Append(":2 ");
-    }
-
-    private static string RandomCsv(int rows, int values)
-    {
-        var random = new Random(11);
-        var text = new StringBuilder();
-        for (int r = 0; r < rows; r++)
-            text.AppendLine(string.Join(",", Enumerable.Range(0, values).Select(_ => (random.NextDouble() * 2 - 1).ToString("F3", CultureInfo.InvariantCulture))));
-        return text.ToString();
     }
 }

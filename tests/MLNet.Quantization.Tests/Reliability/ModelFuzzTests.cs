@@ -1,12 +1,13 @@
 using System.Diagnostics;
+using MLNet.Quantization.Tests.Shared;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.Reliability;
 
 /// <summary>
-/// Fuzzes the whole tool: damaged copies of the bundled models (<see cref="ModelMutator"/>) go through load, quantize
-/// (dynamic and static), inspect and the CLI (<see cref="FuzzHarness"/>). Each case must end in success or a typed
-/// exception (CLI: exit 2 with one <c>error:</c> line) within a time limit. The seed is fixed; CI runs
+/// Fuzzes the library: damaged copies of the bundled models (<see cref="ModelMutator"/>) go through load, quantize
+/// (dynamic and static) and inspect (<see cref="FuzzHarness"/>). Each case must end in success or a typed exception
+/// within a time limit (the CLI's fuzz tests, in MLNet.Quantization.Cli.Tests, run the same cases through the tool). The seed is fixed; CI runs
 /// <see cref="DefaultCases"/> cases, and <c>MLNET_QUANTIZE_FUZZ_CASES=2000</c> runs more by hand
 /// (<c>MLNET_QUANTIZE_FUZZ_SEED</c> picks another seed).
 /// </summary>
@@ -25,39 +26,31 @@ public sealed class ModelFuzzTests
         int cases = EnvInt("MLNET_QUANTIZE_FUZZ_CASES", DefaultCases);
         int seed = EnvInt("MLNET_QUANTIZE_FUZZ_SEED", DefaultSeed);
         var models = TestPaths.SharedModels.Select(n => (n, File.ReadAllBytes(TestPaths.Model(n)))).ToList();
-        string work = TestPaths.NewTempDirectory();
         var outcomes = new Dictionary<string, int>(StringComparer.Ordinal);
         var failures = new List<string>();
         bool verbose = Environment.GetEnvironmentVariable("MLNET_QUANTIZE_FUZZ_VERBOSE") == "1";
         var watch = Stopwatch.StartNew();
-        try
+        var harness = new FuzzHarness();
+        for (int i = 0; i < cases; i++)
         {
-            var harness = new FuzzHarness(work);
-            for (int i = 0; i < cases; i++)
+            var fuzzCase = ModelMutator.Create(seed, i, models);
+            var task = Task.Run(() => harness.Run(fuzzCase));
+            string outcome;
+            try
             {
-                var fuzzCase = ModelMutator.Create(seed, i, models);
-                var task = Task.Run(() => harness.Run(fuzzCase));
-                string outcome;
-                try
-                {
-                    outcome = task.Wait(CaseLimit) ? task.Result.TrimEnd() : "TIMEOUT";
-                    if (outcome == "TIMEOUT")
-                        failures.Add($"{fuzzCase.Label}: did not finish within {CaseLimit.TotalSeconds} s");
-                }
-                catch (AggregateException e) when (e.InnerException is AssertFailedException failure)
-                {
-                    outcome = "FAILED";
-                    failures.Add(failure.Message + (failure.InnerException is { } inner ? $"\n    at {inner.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}" : ""));
-                }
-
-                outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
-                if (verbose)
-                    TestContext.WriteLine($"{fuzzCase.Label}: {outcome}");
+                outcome = task.Wait(CaseLimit) ? task.Result.TrimEnd() : "TIMEOUT";
+                if (outcome == "TIMEOUT")
+                    failures.Add($"{fuzzCase.Label}: did not finish within {CaseLimit.TotalSeconds} s");
             }
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
+            catch (AggregateException e) when (e.InnerException is AssertFailedException failure)
+            {
+                outcome = "FAILED";
+                failures.Add(failure.Message + (failure.InnerException is { } inner ? $"\n    at {inner.StackTrace?.Split('\n').FirstOrDefault()?.Trim()}" : ""));
+            }
+
+            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+            if (verbose)
+                TestContext.WriteLine($"{fuzzCase.Label}: {outcome}");
         }
 
         TestContext.WriteLine($"{cases} cases, seed {seed}, {watch.Elapsed.TotalSeconds:F1} s");
@@ -90,38 +83,30 @@ public sealed class ModelFuzzTests
     public void TheHugeDeepQuantizedAndExtremeFamiliesEndTyped(string family, string? expected)
     {
         var model = ("fmnist_cnn", File.ReadAllBytes(TestPaths.Model("fmnist_cnn")));
-        string work = TestPaths.NewTempDirectory();
-        try
+        var harness = new FuzzHarness();
+        var outcomes = new List<string>();
+        for (int seed = 1; seed <= 8; seed++)
         {
-            var harness = new FuzzHarness(work);
-            var outcomes = new List<string>();
-            for (int seed = 1; seed <= 8; seed++)
+            var fuzzCase = ModelMutator.CreateWith(family, seed, model);
+            StringAssert.StartsWith(fuzzCase.Mutations, family.Split('-')[0]);
+            Assert.DoesNotContain("(none)", fuzzCase.Mutations);
+            string outcome = harness.Run(fuzzCase);
+            TestContext.WriteLine($"{fuzzCase.Label}: {outcome}");
+            outcomes.Add(outcome);
+            if (expected is not null)
+                StringAssert.Contains(outcome, expected, fuzzCase.Label);
+            if (family == "deep-subgraphs")
             {
-                var fuzzCase = ModelMutator.CreateWith(family, seed, model);
-                StringAssert.StartsWith(fuzzCase.Mutations, family.Split('-')[0]);
-                Assert.DoesNotContain("(none)", fuzzCase.Mutations);
-                string outcome = harness.Run(fuzzCase);
-                TestContext.WriteLine($"{fuzzCase.Label}: {outcome}");
-                outcomes.Add(outcome);
-                if (expected is not null)
-                    StringAssert.Contains(outcome, expected, fuzzCase.Label);
-                if (family == "deep-subgraphs")
-                {
-                    // protobuf parses about 30 levels; deeper is a format error at load, never a crash
-                    int depth = int.Parse(fuzzCase.Mutations["deep-subgraphs(".Length..^1], System.Globalization.CultureInfo.InvariantCulture);
-                    if (depth >= 35)
-                        StringAssert.StartsWith(outcome, "load:OnnxFormatException", fuzzCase.Label);
-                    else if (depth <= 25)
-                        StringAssert.StartsWith(outcome, "load:ok", fuzzCase.Label);
-                }
+                // protobuf parses about 30 levels; deeper is a format error at load, never a crash
+                int depth = int.Parse(fuzzCase.Mutations["deep-subgraphs(".Length..^1], System.Globalization.CultureInfo.InvariantCulture);
+                if (depth >= 35)
+                    StringAssert.StartsWith(outcome, "load:OnnxFormatException", fuzzCase.Label);
+                else if (depth <= 25)
+                    StringAssert.StartsWith(outcome, "load:ok", fuzzCase.Label);
             }
+        }
 
-            Assert.HasCount(8, outcomes);
-        }
-        finally
-        {
-            Directory.Delete(work, recursive: true);
-        }
+        Assert.HasCount(8, outcomes);
     }
 
     private static int EnvInt(string name, int fallback) =>

@@ -1,4 +1,5 @@
 using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
 
-namespace MLNet.Quantization.Runtime;
+namespace MLNet.Quantization.Cli.Benchmarking;
 
 /// <summary>Latency of one model, and of an optional baseline measured in the same run, at one batch size.</summary>
 /// <param name="BatchSize">Samples per run.</param>

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Runtime;
 
-namespace MLNet.Quantization.Runtime;
+namespace MLNet.Quantization.Cli.Benchmarking;
 
 /// <summary>
 /// An ORT session with random float inputs bound once at a fixed batch size, so that repeated runs measure the model
@@ -9,6 +10,8 @@ namespace MLNet.Quantization.Runtime;
 /// </summary>
 internal sealed class BoundSession : IDisposable
 {
+    private const string ModelName = "<benchmark model>";
+    private const string Purpose = "benchmark it";
     private readonly InferenceSession _session;
     private readonly RunOptions _run = new();
     private readonly string[] _inputNames;
@@ -19,7 +22,7 @@ internal sealed class BoundSession : IDisposable
     public BoundSession(byte[] model, int batchSize, SessionSettings settings, int seed = 0)
     {
         using var options = settings.CreateSessionOptions();
-        _session = OrtBoundary.CreateSession(model, options, "<benchmark model>", "benchmark it");
+        _session = OrtBoundary.CreateSession(model, options, ModelName, Purpose);
         var rng = new Random(seed);
         _inputNames = _session.InputMetadata.Keys.ToArray();
         _inputs = _session.InputMetadata.Select(kv => RandomInput(kv.Key, kv.Value, batchSize, rng)).ToArray();
@@ -27,9 +30,10 @@ internal sealed class BoundSession : IDisposable
     }
 
     /// <summary>Runs the model once on the bound inputs.</summary>
+    /// <exception cref="Graph.OnnxGraphException">ONNX Runtime failed running the model.</exception>
     public void Run()
     {
-        using var outputs = _session.Run(_run, _inputNames, _inputs, _outputNames);
+        using var outputs = OrtBoundary.Run(() => _session.Run(_run, _inputNames, _inputs, _outputNames), ModelName, Purpose);
     }
 
     /// <summary>Runs the model once on the bound inputs and returns the milliseconds it took.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
+using MLNet.Quantization.Runtime;
 
-namespace MLNet.Quantization.Runtime;
+namespace MLNet.Quantization.Cli.Benchmarking;
 
 /// <summary>ONNX Runtime session settings used when this library runs a model for benchmarking or scoring.</summary>
 /// <param name="OptimizationLevel">ORT graph optimization level; QDQ fusion into int8 kernels needs at least Extended.</param>

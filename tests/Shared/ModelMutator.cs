@@ -1,7 +1,7 @@
 using Google.Protobuf;
 using MLNet.Quantization.Onnx.Proto;
 
-namespace MLNet.Quantization.Tests.Reliability;
+namespace MLNet.Quantization.Tests.Shared;
 
 /// <summary>One fuzz case: a damaged copy of a bundled model, with the mutations applied (for the failure message).</summary>
 internal sealed record FuzzCase(int Index, string Model, string Mutations, byte[] Bytes)

@@ -1,14 +1,15 @@
 using Microsoft.ML.OnnxRuntime;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.Proto;
+using MLNet.Quantization.Runtime;
 
-namespace MLNet.Quantization.Runtime;
+namespace MLNet.Quantization.Cli.Inspection;
 
 /// <summary>
 /// Asks ONNX Runtime for its optimized graph (<see cref="SessionOptions.OptimizedModelFilePath"/>) and reports the
 /// op types it fused QDQ node units into (QLinearConv, QLinearMatMul, QGemm, DynamicQuantizeMatMul, ...).
 /// </summary>
-public static class FusedGraphInspector
+internal static class FusedGraphInspector
 {
     private static readonly HashSet<string> FloatCompute = new(StringComparer.Ordinal) { "Conv", "MatMul", "Gemm", "FusedConv", "FusedGemm", "FusedMatMul" };
 
