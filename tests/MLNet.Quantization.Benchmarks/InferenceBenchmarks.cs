@@ -12,6 +12,8 @@ namespace MLNet.Quantization.Benchmarks;
 /// The <c>report</c> command measures the same pairs alternating in one run; this suite gives BenchmarkDotNet's
 /// statistics for each side.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "BenchmarkDotNet owns the lifetime: [GlobalCleanup] disposes both sessions.")]
 public class InferenceBenchmarks
 {
     private BoundSession _float = null!;

@@ -159,6 +159,8 @@ internal static class OnnxWire
     }
 
     /// <summary>A protobuf message being written: fields appended in order.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+        Justification = "A MemoryStream holds managed memory only; disposing it frees nothing.")]
     private sealed class Message
     {
         private readonly MemoryStream _bytes = new();

@@ -211,7 +211,7 @@ internal static class QuantizeCommand
             long total = batches.Sum(b => (long)b[0].Shape[0]);
             ui.WithProgress("calibrating", total, progress =>
             {
-                prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)), token, totalSamples: total);
+                prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)), total, token);
                 return 0;
             });
         }
@@ -238,7 +238,7 @@ internal static class QuantizeCommand
         if (!dynamic)
         {
             // every trial prepares the same float graph, so its batch dimension is known before the first one
-            var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome, token);
+            var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome, cancellationToken: token);
             calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
         }
 

@@ -11,7 +11,7 @@ internal sealed record LabelledData(float[] Samples, int[] Labels)
     /// <summary>Reads <paramref name="dataPath"/> for the model's input and <paramref name="labelsPath"/> (.npy int64/int32 [N]).</summary>
     public static LabelledData Read(OnnxGraph graph, string dataPath, string labelsPath, string dataOption = "--data", string labelsOption = "--labels")
     {
-        var input = graph.Inputs.FirstOrDefault() ?? throw new CliException("the model has no inputs");
+        var input = graph.Inputs.Count > 0 ? graph.Inputs[0] : throw new CliException("the model has no inputs");
         var y = LabelFile.Read(labelsPath, labelsOption);
         var batches = ModelInputs.Batches(graph, dataPath, int.MaxValue, 256);
         int count = batches.Sum(b => b[0].Shape[0]);

@@ -27,7 +27,7 @@ internal static class NormCapture
     public static CapturedTensor LayerNorm(CaptureScope scope, LayerNorm ln, CapturedTensor x)
     {
         long[] normalized = ln.normalized_shape;
-        if (normalized.Length == 0 || normalized.Length >= x.Rank || !x.Shape[^normalized.Length..].SequenceEqual(normalized))
+        if (normalized.Length == 0 || normalized.Length >= x.Rank || !x.Shape.AsSpan(x.Shape.Length - normalized.Length).SequenceEqual(normalized))
             throw scope.Fail($"it normalizes over the trailing dims {ConvCapture.Show(normalized)}, which the tensor reaching it, {x.Describe()}, does not end with (the batch dimension cannot be normalized over).");
         long[] axes = Enumerable.Range(x.Rank - normalized.Length, normalized.Length).Select(a => (long)a).ToArray();
         long[] reducedShape = x.Shape.Select((d, i) => i >= x.Rank - normalized.Length ? 1 : d).ToArray();

@@ -185,7 +185,7 @@ internal static class OnnxOps
         if (b is not null && (b.dim() != 1 || b.shape[0] != w.shape[0]))
             throw Error(node, $"bias {Format(b.shape)} does not match {w.shape[0]} output channels");
         var kernel = Ints(node, "kernel_shape", w.shape[2..]);
-        if (!kernel.SequenceEqual(w.shape[2..]))
+        if (!kernel.AsSpan().SequenceEqual(w.shape.AsSpan(2)))
             throw Error(node, $"kernel_shape {Format(kernel)} differs from the weight's {Format(w.shape[2..])}");
         var strides = Ints(node, "strides", Enumerable.Repeat(1L, spatial).ToArray());
         var dilations = Ints(node, "dilations", Enumerable.Repeat(1L, spatial).ToArray());

@@ -52,7 +52,7 @@ public sealed class QatModel : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         WriteWeightsToGraph();
-        return _prepared.Calibrate(batches, progress, cancellationToken);
+        return _prepared.Calibrate(batches, progress, cancellationToken: cancellationToken);
     }
 
     /// <summary>

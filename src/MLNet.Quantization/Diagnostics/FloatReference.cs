@@ -24,7 +24,7 @@ internal static class FloatReference
     public static OnnxGraph Resolve(OnnxModel floatModel, OnnxModel quantizedModel, CancellationToken cancellationToken = default)
     {
         var options = FloatReferenceMetadata.Read(quantizedModel);
-        return options is null ? OnnxGraph.FromModel(floatModel) : QuantizationFlow.PrepareFloatGraph(floatModel, options, out _, cancellationToken);
+        return options is null ? OnnxGraph.FromModel(floatModel) : QuantizationFlow.PrepareFloatGraph(floatModel, options, out _, cancellationToken: cancellationToken);
     }
 
     /// <summary>Null when the tensor has the same kinds of consumers in both graphs; otherwise why not.</summary>

@@ -122,7 +122,7 @@ internal static class WeightComparison
         if (found is null)
             return (null, $"no float constant of {count} values named '{quantizedName.Replace(QuantizedSuffix, "", StringComparison.Ordinal)}' or read by node '{consumer.Name}' input {inputIndex}");
 
-        floatNode ??= reference.GetConsumers(found.Name).FirstOrDefault().Node;
+        floatNode ??= reference.GetConsumers(found.Name) is [var first, ..] ? first.Node : null;
         if (floatNode is not null && FeedsBatchNorm(reference, floatNode) && !FloatReference.QuantizedConsumers(quantized, consumer.Outputs[0]).Contains("BatchNormalization"))
             return (null, $"in the float model '{found.Name}' feeds '{floatNode.Name}', whose output goes through a BatchNormalization that the quantized model folded; compare against the BN-folded float model");
         return (found, null);

@@ -52,7 +52,7 @@ public static class QuantizationFlow
         ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, options));
         long floatBytes = model.Proto.CalculateSize();
         var stage = new StageReporter(options.Progress, QuantizationStage.Prepare);
-        var graph = PrepareFloatGraph(model, options, out var batch, cancellationToken, stage);
+        var graph = PrepareFloatGraph(model, options, out var batch, stage, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
 
         stage.Step("annotating");
@@ -77,7 +77,7 @@ public static class QuantizationFlow
     internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options) => PrepareFloatGraph(model, options, out _);
 
     /// <summary>As <see cref="PrepareFloatGraph(OnnxModel, PrepareOptions)"/>, also saying what was done about a fixed batch dimension.</summary>
-    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, CancellationToken cancellationToken = default, StageReporter? stage = null)
+    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, StageReporter? stage = null, CancellationToken cancellationToken = default)
     {
         ModelAdmission.CheckSize(model, options);
         cancellationToken.ThrowIfCancellationRequested();

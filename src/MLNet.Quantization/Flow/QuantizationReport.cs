@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace MLNet.Quantization;
@@ -100,19 +101,24 @@ public sealed class QuantizationReport
     public override string ToString()
     {
         var sb = new StringBuilder();
-        sb.AppendLine($"mode: {Mode}");
-        sb.AppendLine($"quantized: {string.Join(", ", QuantizedNodesByOpType.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"))}");
-        sb.AppendLine($"left in float: {NodesLeftInFloat.Count}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"mode: {Mode}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"quantized: {string.Join(", ", QuantizedNodesByOpType.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"))}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"left in float: {NodesLeftInFloat.Count}");
         foreach (var group in NodesLeftInFloat.GroupBy(n => (n.OpType, n.Reason)).OrderBy(g => g.Key.OpType, StringComparer.Ordinal))
-            sb.AppendLine($"  {group.Key.OpType} ×{group.Count()}: {group.Key.Reason}");
-        sb.AppendLine($"size: {FloatModelBytes:N0} → {QuantizedModelBytes:N0} bytes ({CompressionRatio:F2}× smaller)");
-        sb.AppendLine($"batch: {(FixedBatchSize is { } b ? $"fixed at {b}" : "any size")}{(BatchDimension.Length > 0 ? $" ({BatchDimension})" : "")}");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  {group.Key.OpType} ×{group.Count()}: {group.Key.Reason}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"size: {FloatModelBytes:N0} → {QuantizedModelBytes:N0} bytes ({CompressionRatio:F2}× smaller)");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"batch: {(FixedBatchSize is { } b ? $"fixed at {b}" : "any size")}{(BatchDimension.Length > 0 ? $" ({BatchDimension})" : "")}");
         if (CalibrationSamples > 0)
-            sb.AppendLine($"calibration: {CalibrationSamples} samples in {CalibrationTime.TotalSeconds:F2} s, up to {CalibrationBatchSize} per run");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"calibration: {CalibrationSamples} samples in {CalibrationTime.TotalSeconds:F2} s, up to {CalibrationBatchSize} per run");
         if (OutputSqnrDb is { } db)
-            sb.AppendLine(FormattableString.Invariant($"output SQNR: {db:F2} dB, int8 against float on {CheckedSamples} calibration samples{(WorstActivations.Count > 0 ? $" (worst activation '{WorstActivations[0].Tensor}' {WorstActivations[0].SqnrDb:F2} dB)" : "")}"));
+        {
+            string worst = WorstActivations.Count > 0
+                ? string.Create(CultureInfo.InvariantCulture, $" (worst activation '{WorstActivations[0].Tensor}' {WorstActivations[0].SqnrDb:F2} dB)")
+                : "";
+            sb.AppendLine(CultureInfo.InvariantCulture, $"output SQNR: {db:F2} dB, int8 against float on {CheckedSamples} calibration samples{worst}");
+        }
         foreach (var warning in Warnings)
-            sb.AppendLine($"warning: {warning}");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"warning: {warning}");
         return sb.ToString().TrimEnd();
     }
 }

@@ -128,7 +128,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
 
             int batch = prepared.FixedBatchSize ?? (bindings.Any(b => b.RowSize < 0) ? 1 : _options.BatchSize);
             long? total = input.GetRowCount() is { } rows ? Math.Min((long)_options.MaxCalibrationRows, rows) : null;
-            prepared.Calibrate(CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null), _options.Progress, _options.CancellationToken, totalSamples: total);
+            prepared.Calibrate(CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null), _options.Progress, total, _options.CancellationToken);
         }
 
         var quantized = prepared.Convert();

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 
 namespace MLNet.Quantization.Onnx;
@@ -104,6 +105,8 @@ internal static partial class RealPath
         return current;
     }
 
+    // Every string is marshaled as UTF-8 (LPUTF8Str); CA2101 knows only LPStr/LPWStr (dotnet/roslyn-analyzers#7502).
+    [SuppressMessage("Interoperability", "CA2101:Specify marshaling for P/Invoke string arguments", Justification = "UTF-8 is explicit")]
     [DllImport("libSystem.Native", EntryPoint = "SystemNative_Stat", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int SystemNativeStat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte[] status);

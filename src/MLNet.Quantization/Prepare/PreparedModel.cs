@@ -133,14 +133,14 @@ public sealed class PreparedModel
     /// </summary>
     /// <param name="batches">Batches of model inputs, each a list with one tensor per model input (by name), batch dimension first; a fixed-batch model (<see cref="FixedBatchSize"/>) needs exactly that many samples per batch.</param>
     /// <param name="progress">Receives a report after each batch (samples so far, elapsed time); null for none.</param>
-    /// <param name="cancellationToken">Stops calibration between batches, leaving the statistics as they were.</param>
     /// <param name="totalSamples">How many samples <paramref name="batches"/> holds, when known, so that progress carries a fraction and an ETA; null to estimate it from a batch collection's count, or leave it unknown.</param>
+    /// <param name="cancellationToken">Stops calibration between batches, leaving the statistics as they were.</param>
     /// <returns>What this call observed: batches, samples and time.</returns>
     /// <exception cref="ArgumentException">A batch does not match the model's inputs (named in the message), or there are no batches.</exception>
     /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>
     /// <exception cref="OnnxGraphException">ONNX Runtime failed to load or run the model on a batch (the message names the model and ORT's node).</exception>
-    public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, CancellationToken cancellationToken = default,
-        long? totalSamples = null)
+    public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, long? totalSamples = null,
+        CancellationToken cancellationToken = default)
     {
         new StageReporter(_options.Progress, QuantizationStage.Calibrate).Step(
             $"calibrating {ObservedActivations.Count} activations{(totalSamples is { } n ? $" on {n} samples" : "")}");

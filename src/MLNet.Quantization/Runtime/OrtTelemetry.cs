@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
@@ -33,6 +34,8 @@ internal static class OrtTelemetry
             OrtEnv.Instance().DisableTelemetryEvents();
     }
 
+    // Every string is marshaled as UTF-8 (LPUTF8Str); CA2101 knows only LPStr/LPWStr (dotnet/roslyn-analyzers#7502).
+    [SuppressMessage("Interoperability", "CA2101:Specify marshaling for P/Invoke string arguments", Justification = "UTF-8 is explicit")]
     [DllImport("libc", EntryPoint = "setenv")]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int SetNativeEnvironmentVariable(

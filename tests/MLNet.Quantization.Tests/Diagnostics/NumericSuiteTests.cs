@@ -99,7 +99,7 @@ public sealed class NumericSuiteTests
         var unmatchedNames = report.Unmatched.Select(u => u.Name).ToList();
         Assert.IsTrue(report.Unmatched.Any(u => u.Reason.Contains("BatchNormalization", StringComparison.Ordinal)));
         Assert.IsFalse(report.Activations.Any(a => bnOutputs.Contains(a.Tensor)), "a pre-BN tensor must not be compared with a post-BN one");
-        Assert.IsFalse(report.Weights.Any(w => w.FloatName.StartsWith("c", StringComparison.Ordinal) && w.OpType == "Conv"));
+        Assert.IsFalse(report.Weights.Any(w => w.FloatName.StartsWith('c') && w.OpType == "Conv"));
         Assert.IsTrue(unmatchedNames.Any(n => n.Contains("_bn_folded", StringComparison.Ordinal)));
         Assert.IsTrue(report.Activations.Any(a => a.Tensor == "/MaxPool_1_output_0"));
 

@@ -57,7 +57,7 @@ internal static class CaptureCheck
     {
         var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(input, shape.Select(d => (int)d).ToArray());
         using var results = session.Run([NamedOnnxValue.CreateFromTensor(inputName, tensor)]);
-        var output = results.First().AsTensor<float>();
+        var output = results[0].AsTensor<float>();
         return (output.ToArray(), output.Dimensions.ToArray().Select(d => (long)d).ToArray());
     }
 
