@@ -16,7 +16,7 @@ namespace MLNet.Quantization.Tests.Reliability;
 /// else fails the test with the case's label and the exception. The same cases go through the CLI in
 /// MLNet.Quantization.Cli.Tests (CliFuzzTests).
 /// </summary>
-internal sealed class FuzzHarness
+internal static class FuzzHarness
 {
     /// <summary>Exceptions that are the library's answer to bad input.</summary>
     public static bool IsTyped(Exception e) => (e is OnnxFormatException or OnnxGraphException or QuantizationAnnotationException
@@ -35,7 +35,7 @@ internal sealed class FuzzHarness
             && thrower.Name is "ThrowHelper" or "Dictionary`2" or "List`1" or "Array" or "Enumerable" or "Span`1" or "ReadOnlySpan`1";
     }
 
-    public string Run(FuzzCase fuzzCase)
+    public static string Run(FuzzCase fuzzCase)
     {
         var outcome = new StringBuilder();
         OnnxModel? model = Stage(fuzzCase, "load", outcome, () => OnnxModel.Load(fuzzCase.Bytes, $"case{fuzzCase.Index}.onnx"));

@@ -30,11 +30,10 @@ public sealed class ModelFuzzTests
         var failures = new List<string>();
         bool verbose = Environment.GetEnvironmentVariable("MLNET_QUANTIZE_FUZZ_VERBOSE") == "1";
         var watch = Stopwatch.StartNew();
-        var harness = new FuzzHarness();
         for (int i = 0; i < cases; i++)
         {
             var fuzzCase = ModelMutator.Create(seed, i, models);
-            var task = Task.Run(() => harness.Run(fuzzCase));
+            var task = Task.Run(() => FuzzHarness.Run(fuzzCase));
             string outcome;
             try
             {
@@ -83,14 +82,13 @@ public sealed class ModelFuzzTests
     public void TheHugeDeepQuantizedAndExtremeFamiliesEndTyped(string family, string? expected)
     {
         var model = ("fmnist_cnn", File.ReadAllBytes(TestPaths.Model("fmnist_cnn")));
-        var harness = new FuzzHarness();
         var outcomes = new List<string>();
         for (int seed = 1; seed <= 8; seed++)
         {
             var fuzzCase = ModelMutator.CreateWith(family, seed, model);
             StringAssert.StartsWith(fuzzCase.Mutations, family.Split('-')[0]);
             Assert.DoesNotContain("(none)", fuzzCase.Mutations);
-            string outcome = harness.Run(fuzzCase);
+            string outcome = FuzzHarness.Run(fuzzCase);
             TestContext.WriteLine($"{fuzzCase.Label}: {outcome}");
             outcomes.Add(outcome);
             if (expected is not null)
