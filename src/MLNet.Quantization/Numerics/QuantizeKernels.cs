@@ -1,6 +1,12 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Simd128Kernels = MLNet.Quantization.Numerics.SimdKernels<MLNet.Quantization.Numerics.Simd128,
+    System.Runtime.Intrinsics.Vector128<float>, System.Runtime.Intrinsics.Vector128<int>, System.Runtime.Intrinsics.Vector128<double>>;
+using Simd256Kernels = MLNet.Quantization.Numerics.SimdKernels<MLNet.Quantization.Numerics.Simd256,
+    System.Runtime.Intrinsics.Vector256<float>, System.Runtime.Intrinsics.Vector256<int>, System.Runtime.Intrinsics.Vector256<double>>;
+using Simd512Kernels = MLNet.Quantization.Numerics.SimdKernels<MLNet.Quantization.Numerics.Simd512,
+    System.Runtime.Intrinsics.Vector512<float>, System.Runtime.Intrinsics.Vector512<int>, System.Runtime.Intrinsics.Vector512<double>>;
 
 namespace MLNet.Quantization.Numerics;
 
@@ -22,9 +28,10 @@ namespace MLNet.Quantization.Numerics;
 /// <c>(clamp(zeroPoint + nearbyint(x · inv_scale), quantMin, quantMax) − zeroPoint) · scale</c>. It can differ from
 /// quantize-then-dequantize by one step where <c>x · (1/scale)</c> and <c>x / scale</c> round to different sides of a tie.
 /// NaN gives quantMin (PyTorch's <c>fmax(NaN, quant_min)</c>), so <c>(quantMin − zeroPoint) · scale</c>.</para>
-/// <para>Every kernel has Vector512, Vector256 and scalar paths with bit-identical results; the widest accelerated one runs.</para>
+/// <para>Every kernel has Vector512, Vector256, Vector128 and scalar paths with bit-identical results; the widest
+/// accelerated one runs, and a run shorter than its block takes the next narrower one (<see cref="SimdKernels{W, TFloats, TInts, TDoubles}"/>).</para>
 /// </remarks>
-public static partial class QuantizeKernels
+public static class QuantizeKernels
 {
     /// <summary>Largest magnitude float32 holds every integer up to; fake quantization keeps its integers within it.</summary>
     private const int FloatExactLimit = 1 << 24;
@@ -156,24 +163,11 @@ public static partial class QuantizeKernels
         CheckQuantizeBounds<T>(quantMin, quantMax);
         for (int c = 0; c < channels; c++)
             CheckZeroPointInType<T>(zeroPoints[c], c);
-        if (source.IsEmpty)
-            return;
         path = Resolve(path);
-        if (inner == 1)
+        foreach (var run in new ChannelRuns(outer, channels, inner))
         {
-            // The channel axis is the last (or followed by 1s): every row holds one value per channel, so scales apply elementwise.
-            for (int o = 0; o < outer; o++)
-                QuantizeRun(source.Slice(o * channels, channels), destination.Slice(o * channels, channels), scales, zeroPoints, quantMin, quantMax, path);
-            return;
-        }
-
-        for (int o = 0; o < outer; o++)
-        {
-            for (int c = 0; c < channels; c++)
-            {
-                int start = (o * channels + c) * inner;
-                QuantizeRun(source.Slice(start, inner), destination.Slice(start, inner), scales.Slice(c, 1), zeroPoints.Slice(c, 1), quantMin, quantMax, path);
-            }
+            QuantizeRun(source.Slice(run.Start, run.Length), destination.Slice(run.Start, run.Length), scales.Slice(run.Channel, run.Channels),
+                zeroPoints.Slice(run.Channel, run.Channels), quantMin, quantMax, path);
         }
     }
 
@@ -195,23 +189,11 @@ public static partial class QuantizeKernels
         CheckChannelParams(scales, zeroPoints);
         for (int c = 0; c < channels; c++)
             CheckZeroPointInType<T>(zeroPoints[c], c);
-        if (source.IsEmpty)
-            return;
         path = Resolve(path);
-        if (inner == 1)
+        foreach (var run in new ChannelRuns(outer, channels, inner))
         {
-            for (int o = 0; o < outer; o++)
-                DequantizeRun(source.Slice(o * channels, channels), destination.Slice(o * channels, channels), scales, zeroPoints, path);
-            return;
-        }
-
-        for (int o = 0; o < outer; o++)
-        {
-            for (int c = 0; c < channels; c++)
-            {
-                int start = (o * channels + c) * inner;
-                DequantizeRun(source.Slice(start, inner), destination.Slice(start, inner), scales.Slice(c, 1), zeroPoints.Slice(c, 1), path);
-            }
+            DequantizeRun(source.Slice(run.Start, run.Length), destination.Slice(run.Start, run.Length), scales.Slice(run.Channel, run.Channels),
+                zeroPoints.Slice(run.Channel, run.Channels), path);
         }
     }
 
@@ -238,24 +220,11 @@ public static partial class QuantizeKernels
             invScales[c] = 1f / scales[c]; // PyTorch: float inv_scale = 1.0f / scale, per channel
         }
 
-        if (source.IsEmpty)
-            return;
         path = Resolve(path);
-        if (inner == 1)
+        foreach (var run in new ChannelRuns(outer, channels, inner))
         {
-            for (int o = 0; o < outer; o++)
-                FakeQuantizeRun(source.Slice(o * channels, channels), destination.Slice(o * channels, channels), scales, invScales, zeroPoints, quantMin, quantMax, path);
-            return;
-        }
-
-        for (int o = 0; o < outer; o++)
-        {
-            for (int c = 0; c < channels; c++)
-            {
-                int start = (o * channels + c) * inner;
-                FakeQuantizeRun(source.Slice(start, inner), destination.Slice(start, inner), scales.Slice(c, 1), invScales.AsSpan(c, 1), zeroPoints.Slice(c, 1),
-                    quantMin, quantMax, path);
-            }
+            FakeQuantizeRun(source.Slice(run.Start, run.Length), destination.Slice(run.Start, run.Length), scales.Slice(run.Channel, run.Channels),
+                invScales.AsSpan(run.Channel, run.Channels), zeroPoints.Slice(run.Channel, run.Channels), quantMin, quantMax, path);
         }
     }
 
@@ -294,51 +263,63 @@ public static partial class QuantizeKernels
     private static void QuantizeRun<T>(ReadOnlySpan<float> x, Span<T> y, ReadOnlySpan<float> scales, ReadOnlySpan<int> zeroPoints, int quantMin, int quantMax, KernelPath path)
         where T : unmanaged, IBinaryInteger<T>
     {
-        int i = path switch
+        int n = x.Length;
+        if (path >= KernelPath.Vector512 && n >= Simd512Kernels.BlockLength<T>())
+            Simd512Kernels.Quantize(x, y, scales, zeroPoints, quantMin, quantMax);
+        else if (path >= KernelPath.Vector256 && n >= Simd256Kernels.BlockLength<T>())
+            Simd256Kernels.Quantize(x, y, scales, zeroPoints, quantMin, quantMax);
+        else if (path >= KernelPath.Vector128 && n >= Simd128Kernels.BlockLength<T>())
+            Simd128Kernels.Quantize(x, y, scales, zeroPoints, quantMin, quantMax);
+        else
         {
-            KernelPath.Vector512 => QuantizeV512(x, y, scales, zeroPoints, quantMin, quantMax),
-            KernelPath.Vector256 => QuantizeV256(x, y, scales, zeroPoints, quantMin, quantMax),
-            _ => 0,
-        };
-        bool broadcast = scales.Length == 1;
-        for (; i < x.Length; i++)
-        {
-            int p = broadcast ? 0 : i;
-            y[i] = T.CreateTruncating(QuantizeValue(x[i], scales[p], zeroPoints[p], quantMin, quantMax));
+            bool broadcast = scales.Length == 1;
+            for (int i = 0; i < n; i++)
+            {
+                int p = broadcast ? 0 : i;
+                y[i] = T.CreateTruncating(QuantizeValue(x[i], scales[p], zeroPoints[p], quantMin, quantMax));
+            }
         }
     }
 
     private static void DequantizeRun<T>(ReadOnlySpan<T> q, Span<float> y, ReadOnlySpan<float> scales, ReadOnlySpan<int> zeroPoints, KernelPath path)
         where T : unmanaged, IBinaryInteger<T>
     {
-        int i = path switch
+        int n = q.Length;
+        if (path >= KernelPath.Vector512 && n >= Simd512Kernels.BlockLength<T>())
+            Simd512Kernels.Dequantize(q, y, scales, zeroPoints);
+        else if (path >= KernelPath.Vector256 && n >= Simd256Kernels.BlockLength<T>())
+            Simd256Kernels.Dequantize(q, y, scales, zeroPoints);
+        else if (path >= KernelPath.Vector128 && n >= Simd128Kernels.BlockLength<T>())
+            Simd128Kernels.Dequantize(q, y, scales, zeroPoints);
+        else
         {
-            KernelPath.Vector512 => DequantizeV512(q, y, scales, zeroPoints),
-            KernelPath.Vector256 => DequantizeV256(q, y, scales, zeroPoints),
-            _ => 0,
-        };
-        bool broadcast = scales.Length == 1;
-        for (; i < q.Length; i++)
-        {
-            int p = broadcast ? 0 : i;
-            y[i] = DequantizeValue(int.CreateTruncating(q[i]), scales[p], zeroPoints[p]);
+            bool broadcast = scales.Length == 1;
+            for (int i = 0; i < n; i++)
+            {
+                int p = broadcast ? 0 : i;
+                y[i] = DequantizeValue(int.CreateTruncating(q[i]), scales[p], zeroPoints[p]);
+            }
         }
     }
 
     private static void FakeQuantizeRun(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> scales, ReadOnlySpan<float> invScales, ReadOnlySpan<int> zeroPoints,
         int quantMin, int quantMax, KernelPath path)
     {
-        int i = path switch
+        int n = x.Length;
+        if (path >= KernelPath.Vector512 && n >= Simd512Kernels.BlockLength<float>())
+            Simd512Kernels.FakeQuantize(x, y, scales, invScales, zeroPoints, quantMin, quantMax);
+        else if (path >= KernelPath.Vector256 && n >= Simd256Kernels.BlockLength<float>())
+            Simd256Kernels.FakeQuantize(x, y, scales, invScales, zeroPoints, quantMin, quantMax);
+        else if (path >= KernelPath.Vector128 && n >= Simd128Kernels.BlockLength<float>())
+            Simd128Kernels.FakeQuantize(x, y, scales, invScales, zeroPoints, quantMin, quantMax);
+        else
         {
-            KernelPath.Vector512 => FakeQuantizeV512(x, y, scales, invScales, zeroPoints, quantMin, quantMax),
-            KernelPath.Vector256 => FakeQuantizeV256(x, y, scales, invScales, zeroPoints, quantMin, quantMax),
-            _ => 0,
-        };
-        bool broadcast = scales.Length == 1;
-        for (; i < x.Length; i++)
-        {
-            int p = broadcast ? 0 : i;
-            y[i] = FakeQuantizeValue(x[i], scales[p], invScales[p], zeroPoints[p], quantMin, quantMax);
+            bool broadcast = scales.Length == 1;
+            for (int i = 0; i < n; i++)
+            {
+                int p = broadcast ? 0 : i;
+                y[i] = FakeQuantizeValue(x[i], scales[p], invScales[p], zeroPoints[p], quantMin, quantMax);
+            }
         }
     }
 
@@ -375,6 +356,7 @@ public static partial class QuantizeKernels
     {
         KernelPath.Auto when Vector512.IsHardwareAccelerated => KernelPath.Vector512,
         KernelPath.Auto when Vector256.IsHardwareAccelerated => KernelPath.Vector256,
+        KernelPath.Auto when Vector128.IsHardwareAccelerated => KernelPath.Vector128,
         KernelPath.Auto => KernelPath.Scalar,
         _ => path,
     };
@@ -453,15 +435,63 @@ public static partial class QuantizeKernels
     }
 }
 
-/// <summary>Which implementation a kernel runs; <see cref="Auto"/> picks the widest accelerated one.</summary>
+/// <summary>
+/// Which implementation a kernel runs; <see cref="Auto"/> picks the widest accelerated one. A vector path is the widest
+/// width used: a run shorter than one of its blocks takes the next narrower width, and the scalar definition below that.
+/// </summary>
 internal enum KernelPath
 {
-    /// <summary>Vector512 if accelerated, else Vector256 if accelerated, else scalar.</summary>
+    /// <summary>Vector512 if accelerated, else Vector256, else Vector128, else scalar.</summary>
     Auto,
     /// <summary>The scalar definition.</summary>
     Scalar,
+    /// <summary>Vector128 (software-emulated where not accelerated).</summary>
+    Vector128,
     /// <summary>Vector256 (software-emulated where not accelerated).</summary>
     Vector256,
     /// <summary>Vector512 (software-emulated where not accelerated).</summary>
     Vector512,
 }
+
+/// <summary>
+/// The runs of a tensor quantized per channel, each a contiguous stretch of values and the channel parameters it reads:
+/// one channel for all its values, or, when the channel axis is the last (or followed by 1s), every channel elementwise.
+/// </summary>
+internal struct ChannelRuns
+{
+    private readonly int _outer;
+    private readonly int _channels;
+    private readonly int _inner;
+    private int _next;
+
+    /// <summary>The runs of a C-order tensor of (<paramref name="outer"/>, <paramref name="channels"/>, <paramref name="inner"/>) values.</summary>
+    public ChannelRuns(int outer, int channels, int inner)
+    {
+        _outer = outer;
+        _channels = channels;
+        _inner = inner;
+        _next = -1;
+    }
+
+    /// <summary>The run <see cref="MoveNext"/> moved to.</summary>
+    public readonly ChannelRun Current => _inner == 1
+        ? new ChannelRun(_next * _channels, _channels, 0, _channels)
+        : new ChannelRun(_next * _inner, _inner, _next % _channels, 1);
+
+    /// <summary>Enumerates the runs in memory order.</summary>
+    public readonly ChannelRuns GetEnumerator() => this;
+
+    /// <summary>Moves to the next run; false after the last (at once when the tensor is empty).</summary>
+    public bool MoveNext()
+    {
+        long runs = _inner == 1 ? _outer : (long)_outer * _channels;
+        if (_inner == 0 || _next + 1 >= runs)
+            return false;
+        _next++;
+        return true;
+    }
+}
+
+/// <summary>A contiguous stretch of <paramref name="Length"/> values from <paramref name="Start"/>, reading <paramref name="Channels"/>
+/// channel parameters from <paramref name="Channel"/> (one broadcast, or one per value).</summary>
+internal readonly record struct ChannelRun(int Start, int Length, int Channel, int Channels);

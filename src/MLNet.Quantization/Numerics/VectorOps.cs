@@ -31,6 +31,16 @@ internal static class Vector256Ops
 
     public static Vector256<T> MaxNative<T>(Vector256<T> a, Vector256<T> b) => Vector256.MaxNative(a, b);
 }
+
+/// <summary>Round / MinNative / MaxNative on <see cref="Vector128{T}"/>.</summary>
+internal static class Vector128Ops
+{
+    public static Vector128<float> Round(Vector128<float> v) => Vector128.Round(v);
+
+    public static Vector128<T> MinNative<T>(Vector128<T> a, Vector128<T> b) => Vector128.MinNative(a, b);
+
+    public static Vector128<T> MaxNative<T>(Vector128<T> a, Vector128<T> b) => Vector128.MaxNative(a, b);
+}
 #else
 /// <summary>Round / MinNative / MaxNative on <see cref="Vector512{T}"/>, as .NET 9 defines them.</summary>
 internal static class Vector512Ops
@@ -66,6 +76,28 @@ internal static class Vector256Ops
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> MaxNative<T>(Vector256<T> a, Vector256<T> b) => Vector256.ConditionalSelect(Vector256.GreaterThan(a, b), a, b);
+}
+
+/// <summary>Round / MinNative / MaxNative on <see cref="Vector128{T}"/>, as .NET 9 defines them.</summary>
+internal static class Vector128Ops
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Round(Vector128<float> v)
+    {
+        if (Sse41.IsSupported)
+            return Sse41.RoundToNearestInteger(v);
+        Span<float> lanes = stackalloc float[Vector128<float>.Count];
+        v.CopyTo(lanes);
+        for (int i = 0; i < lanes.Length; i++)
+            lanes[i] = MathF.Round(lanes[i]);
+        return Vector128.Create<float>(lanes);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> MinNative<T>(Vector128<T> a, Vector128<T> b) => Vector128.ConditionalSelect(Vector128.LessThan(a, b), a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> MaxNative<T>(Vector128<T> a, Vector128<T> b) => Vector128.ConditionalSelect(Vector128.GreaterThan(a, b), a, b);
 }
 #endif
 

@@ -6,7 +6,7 @@ namespace MLNet.Quantization.Tests.Numerics;
 [TestClass]
 public sealed class QuantizeKernelsTests
 {
-    private static readonly KernelPath[] SimdPaths = [KernelPath.Vector256, KernelPath.Vector512];
+    private static readonly KernelPath[] SimdPaths = [KernelPath.Vector128, KernelPath.Vector256, KernelPath.Vector512];
 
     // ---------------------------------------------------------------- worked numbers, on every path
 
@@ -314,7 +314,8 @@ public sealed class QuantizeKernelsTests
 
     private static IEnumerable<KernelPath> AllPaths() => [KernelPath.Scalar, .. SimdPaths, KernelPath.Auto];
 
-    private static IEnumerable<int> Lengths() => Enumerable.Range(0, 70).Concat([127, 128, 129, 191, 255, 256, 257, 1031]);
+    /// <summary>Every length up to three Vector512 blocks of bytes and one more (3 · 64 + 1), then a few longer ones.</summary>
+    private static IEnumerable<int> Lengths() => Enumerable.Range(0, 3 * 64 + 2).Concat([255, 256, 257, 1031]);
 
     /// <summary>Random values around the quantized range plus the edge cases: exact ties, saturation, ±0, NaN, ±Inf, huge.</summary>
     private static float[] Inputs(Random rng, int n, float scale)
