@@ -18,7 +18,8 @@ namespace MLNet.Quantization;
 /// <para>Saving: <c>mlContext.Model.Save</c> writes the wrapped OnnxTransformer, QDQ bytes included. ML.NET 5.0.1 does
 /// not let third-party transformers register a loader, so <c>mlContext.Model.Load</c> gives back that plain
 /// OnnxTransformer: it runs the same int8 model, one row per run, and needs only Microsoft.ML.OnnxTransformer (not this
-/// package).</para>
+/// package). <see cref="Load(MLContext, string, out DataViewSchema, int, int?)"/> loads such a file with this
+/// transformer back in place, batching again.</para>
 /// </remarks>
 public sealed partial class QuantizedModelTransformer : ITransformer, IDisposable
 {
