@@ -43,6 +43,9 @@ internal static class CliApp
         root.Subcommands.Add(BenchCommand.Create(stdout));
         root.Subcommands.Add(CompareCommand.Create(stdout));
         root.Subcommands.Add(ConvertOpsetCommand.Create(stdout));
+        root.Subcommands.Add(ShardCommands.CreateCalibrate(stdout));
+        root.Subcommands.Add(ShardCommands.CreateMerge(stdout));
+        root.Subcommands.Add(ShardCommands.CreateConvert(stdout));
         var verbose = new Option<bool>("--verbose")
         {
             Description = "Also show ONNX Runtime's own warnings on stderr (hidden otherwise; its errors always reach the message)",

@@ -8,7 +8,9 @@ namespace MLNet.Quantization.Benchmarks;
 /// <summary>
 /// Rows per second through <c>Transform</c> plus a cursor over the 10,000 Fashion-MNIST test rows with fmnist_cnn:
 /// ML.NET's ApplyOnnxModel on the float model, ApplyOnnxModel on the QDQ model (both one ORT run per row), and
-/// QuantizedModelTransformer (batched ORT runs).
+/// QuantizedModelTransformer (batched ORT runs); and the quantizer saved with <c>mlContext.Model.Save</c>, loaded back
+/// by <c>mlContext.Model.Load</c> (ML.NET's OnnxTransformer, one row per run) and by
+/// <see cref="QuantizedModelTransformer.Load(MLContext, Stream, out DataViewSchema, int, int?, string)"/> (batched again).
 /// </summary>
 [MemoryDiagnoser]
 public class MLNetScoringBenchmarks
@@ -18,6 +20,8 @@ public class MLNetScoringBenchmarks
     private ITransformer _float = null!;
     private ITransformer _qdq = null!;
     private QuantizedModelTransformer _quantized = null!;
+    private ITransformer _reloadedByMlNet = null!;
+    private ITransformer _reloadedByUs = null!;
 
     /// <summary>One row: the normalised image in the model input column.</summary>
     public sealed class Row
@@ -42,6 +46,12 @@ public class MLNetScoringBenchmarks
         _quantized.ExportOnnx(qdq);
         qdq.Position = 0;
         _qdq = _ml.Transforms.ApplyOnnxModel(qdq).Fit(_test);
+        var saved = new MemoryStream();
+        _ml.Model.Save(_quantized, _test.Schema, saved);
+        saved.Position = 0;
+        _reloadedByMlNet = _ml.Model.Load(saved, out _);
+        saved.Position = 0;
+        _reloadedByUs = QuantizedModelTransformer.Load(_ml, saved, out _);
     }
 
     [GlobalCleanup]
@@ -55,6 +65,12 @@ public class MLNetScoringBenchmarks
 
     [Benchmark(Description = "QuantizedModelTransformer")]
     public int QuantizedTransformer() => Drain(_quantized.Transform(_test));
+
+    [Benchmark(Description = "saved, mlContext.Model.Load")]
+    public int ReloadedByMlNet() => Drain(_reloadedByMlNet.Transform(_test));
+
+    [Benchmark(Description = "saved, QuantizedModelTransformer.Load")]
+    public int ReloadedByQuantizedModelTransformer() => Drain(_reloadedByUs.Transform(_test));
 
     internal static int Drain(IDataView view)
     {

@@ -11,7 +11,7 @@ namespace MLNet.Quantization.Cli.Tests;
 [TestClass]
 public sealed class CliMannersTests
 {
-    private static readonly string[] Commands = ["quantize", "inspect", "eval", "bench", "compare", "convert-opset"];
+    private static readonly string[] Commands = ["quantize", "inspect", "eval", "bench", "compare", "convert-opset", "calibrate", "merge", "convert"];
 
     [TestMethod]
     public void NoArgumentsPrintTheHelpAndExit2()

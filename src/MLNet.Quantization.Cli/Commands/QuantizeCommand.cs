@@ -219,7 +219,7 @@ internal static class QuantizeCommand
         return (prepared.Convert(), null);
     }
 
-    private static void WriteSummaryTable(CliConsole ui, QuantizationReport report)
+    internal static void WriteSummaryTable(CliConsole ui, QuantizationReport report)
     {
         var rows = report.QuantizedNodesByOpType.OrderBy(k => k.Key, StringComparer.Ordinal)
             .Select(k => (IReadOnlyList<string>)[k.Key, k.Value.ToString(CultureInfo.InvariantCulture), "int8", ""])
@@ -257,7 +257,7 @@ internal static class QuantizeCommand
     /// <c>--batch-size</c>, or the model's fixed batch size when its batch dimension could not be made symbolic (then
     /// said on the console, since calibrating many samples per run is impossible).
     /// </summary>
-    private static int CalibrationBatchSize(Settings s, int? fixedBatch, CliConsole ui)
+    internal static int CalibrationBatchSize(Settings s, int? fixedBatch, CliConsole ui)
     {
         if (fixedBatch is not { } size || size == s.BatchSize)
             return fixedBatch ?? s.BatchSize;
@@ -269,7 +269,7 @@ internal static class QuantizeCommand
     private static string UnmetTarget(double maxDrop, AccuracyAwareResult best) => string.Create(CultureInfo.InvariantCulture,
         $"--max-accuracy-drop {maxDrop}: target not met even with every candidate layer back in float; best result: top-1 {best.Metric:F4} vs float {best.FloatMetric:F4} (drop {best.Drop:F4}) with {best.Decisions.Count} of {best.Layers.Count} layers in float{(best.Decisions.Count > 0 ? $" [{string.Join(", ", best.Decisions.Select(d => d.NodeName))}]" : "")}; no model written");
 
-    private static X86Quantizer BuildQuantizer(Settings s, bool dynamic, OnnxGraph graph)
+    internal static X86Quantizer BuildQuantizer(Settings s, bool dynamic, OnnxGraph graph)
     {
         bool qat = s.Mode == "qat";
         Func<ObserverOptions, Observer>? factory = s.Observer switch

@@ -18,9 +18,10 @@ namespace MLNet.Quantization;
 /// <para>Saving: <c>mlContext.Model.Save</c> writes the wrapped OnnxTransformer, QDQ bytes included. ML.NET 5.0.1 does
 /// not let third-party transformers register a loader, so <c>mlContext.Model.Load</c> gives back that plain
 /// OnnxTransformer: it runs the same int8 model, one row per run, and needs only Microsoft.ML.OnnxTransformer (not this
-/// package).</para>
+/// package). <see cref="Load(MLContext, string, out DataViewSchema, int, int?)"/> loads such a file with this
+/// transformer back in place, batching again.</para>
 /// </remarks>
-public sealed class QuantizedModelTransformer : ITransformer, IDisposable
+public sealed partial class QuantizedModelTransformer : ITransformer, IDisposable
 {
     private readonly byte[] _scoringModel;
     private readonly byte[] _qdqModel;
@@ -28,10 +29,10 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
     private readonly IReadOnlyDictionary<string, TensorElementType> _columnTypes;
     private readonly int _batchSize;
     private readonly InferenceSession _session;
-    private readonly ScoringModelFile _modelFile;
+    private readonly ScoringModelFile? _modelFile;
     private bool _disposed;
 
-    internal QuantizedModelTransformer(OnnxTransformer onnx, ScoringModelFile modelFile, byte[] scoringModel, byte[] qdqModel, QuantizationReport report,
+    internal QuantizedModelTransformer(OnnxTransformer onnx, ScoringModelFile? modelFile, byte[] scoringModel, byte[] qdqModel, QuantizationReport report,
         IReadOnlyList<ValueInfo> modelInputs, IReadOnlyDictionary<string, TensorElementType> columnTypes, int batchSize, int? intraOpNumThreads = null)
     {
         OnnxTransformer = onnx;
@@ -121,7 +122,7 @@ public sealed class QuantizedModelTransformer : ITransformer, IDisposable
         _disposed = true;
         _session.Dispose();
         OnnxTransformer.Dispose();
-        _modelFile.Dispose();
+        _modelFile?.Dispose();
     }
 
     private List<ModelInputBinding> Validate(DataViewSchema schema)

@@ -1,3 +1,4 @@
+using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers.Histograms;
 
@@ -83,6 +84,10 @@ public sealed class EntropyObserver : Observer
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new EntropyObserver(Options, Bins, QuantizedBins);
+
+    internal override void WriteState(StatisticsWriter writer) => _histogram.WriteState(writer);
+
+    internal override void ReadState(StatisticsReader reader) => _histogram.ReadState(reader);
 
     /// <summary>ORT's <c>get_entropy_threshold</c> before the min/max clip.</summary>
     internal static (float Low, float High) EntropyThreshold(double[] hist, Func<int, float> edge, int quantizedBins)

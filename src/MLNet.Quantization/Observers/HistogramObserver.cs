@@ -1,3 +1,4 @@
+using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers.Histograms;
 
@@ -97,6 +98,10 @@ public sealed class HistogramObserver : Observer
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new HistogramObserver(Options, Bins);
+
+    internal override void WriteState(StatisticsWriter writer) => _histogram.WriteState(writer);
+
+    internal override void ReadState(StatisticsReader reader) => _histogram.ReadState(reader);
 
     /// <summary>PyTorch's <c>_non_linear_param_search</c> on a histogram over [min, max].</summary>
     internal static (float Min, float Max) NonLinearParamSearch(ReadOnlySpan<double> histogram, float min, float max, int dstBins)

@@ -1,3 +1,4 @@
+using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Numerics;
 
 namespace MLNet.Quantization.Observers;
@@ -60,6 +61,14 @@ public class MinMaxObserver : Observer
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new MinMaxObserver(Options);
+
+    internal override void WriteState(StatisticsWriter writer)
+    {
+        writer.WriteSingle(Min);
+        writer.WriteSingle(Max);
+    }
+
+    internal override void ReadState(StatisticsReader reader) => (Min, Max) = reader.ReadRange("the min/max");
 
     /// <summary>PyTorch's min/max observer checks: a valid quantized range, and no reduced range for symmetric uint8.</summary>
     internal static void CheckOptions(ObserverOptions options)

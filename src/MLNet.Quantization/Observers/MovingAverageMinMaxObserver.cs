@@ -1,3 +1,4 @@
+using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Numerics;
 
 namespace MLNet.Quantization.Observers;
@@ -73,4 +74,23 @@ public sealed class MovingAverageMinMaxObserver : MinMaxObserver
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new MovingAverageMinMaxObserver(Options, AveragingConstant);
+
+    internal override void WriteState(StatisticsWriter writer)
+    {
+        base.WriteState(writer);
+        writer.WriteSingle(BatchCount == 0 ? float.PositiveInfinity : _firstMin);
+        writer.WriteSingle(BatchCount == 0 ? float.NegativeInfinity : _firstMax);
+        writer.WriteInt64(BatchCount);
+    }
+
+    internal override void ReadState(StatisticsReader reader)
+    {
+        base.ReadState(reader);
+        var (firstMin, firstMax) = reader.ReadRange("the first batch's min/max");
+        long batches = reader.ReadInt64();
+        bool empty = batches == 0 && !HasObservations && firstMin > firstMax;
+        if (batches < 0 || (!empty && (batches == 0 || !HasObservations || firstMin > firstMax)))
+            throw reader.Error($"the moving average holds {batches} batches with range [{Min}, {Max}] and first range [{firstMin}, {firstMax}]; they disagree");
+        (_firstMin, _firstMax, BatchCount) = empty ? (0f, 0f, 0L) : (firstMin, firstMax, batches);
+    }
 }

@@ -1,3 +1,5 @@
+using MLNet.Quantization.Calibration;
+
 namespace MLNet.Quantization.Observers;
 
 /// <summary>
@@ -88,6 +90,33 @@ public sealed class MovingAveragePerChannelMinMaxObserver : PerChannelMinMaxObse
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new MovingAveragePerChannelMinMaxObserver(Options, AveragingConstant);
+
+    internal override void WriteState(StatisticsWriter writer)
+    {
+        base.WriteState(writer);
+        writer.WriteSingles(_firstMin);
+        writer.WriteSingles(_firstMax);
+        writer.WriteInt64s(_batches);
+    }
+
+    internal override void ReadState(StatisticsReader reader)
+    {
+        base.ReadState(reader);
+        var firstMin = reader.ReadSingles("the first per-channel minimums");
+        var firstMax = reader.ReadSingles("the first per-channel maximums");
+        var batches = reader.ReadInt64s("the per-channel batch counts");
+        int channels = MinValues?.Length ?? -1;
+        if ((firstMin?.Length ?? -1) != channels || (firstMax?.Length ?? -1) != channels || (batches?.Length ?? -1) != channels)
+            throw reader.Error($"the moving average's per-channel arrays disagree on the channel count ({channels})");
+        for (int c = 0; c < channels; c++)
+        {
+            bool empty = MinValues![c] > MaxValues![c];
+            if (batches![c] < 0 || (batches[c] == 0) != empty || (!empty && !(float.IsFinite(firstMin![c]) && float.IsFinite(firstMax![c]))))
+                throw reader.Error($"channel {c} holds {batches[c]} batches with range [{MinValues[c]}, {MaxValues[c]}]; they disagree");
+        }
+
+        (_firstMin, _firstMax, _batches) = (firstMin, firstMax, batches);
+    }
 
     private void Allocate(int channels)
     {

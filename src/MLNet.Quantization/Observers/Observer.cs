@@ -1,3 +1,4 @@
+using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Numerics;
 
 namespace MLNet.Quantization.Observers;
@@ -45,6 +46,16 @@ public abstract class Observer
 
     /// <summary>A new, empty observer with the same options.</summary>
     public abstract Observer CreateEmpty();
+
+    /// <summary>Writes the observed statistics (not the settings) to a statistics file; see docs/scale-out.md.</summary>
+    /// <exception cref="NotSupportedException">An observer type defined outside this library.</exception>
+    internal virtual void WriteState(StatisticsWriter writer) =>
+        throw new NotSupportedException($"{GetType().Name} has no statistics-file form; only this library's observers can be saved with PreparedModel.SaveStatistics.");
+
+    /// <summary>Replaces the observed statistics with ones read from a statistics file, validating each value.</summary>
+    /// <exception cref="InvalidDataException">A value is out of range (the message names the file and offset).</exception>
+    internal virtual void ReadState(StatisticsReader reader) =>
+        throw new NotSupportedException($"{GetType().Name} has no statistics-file form.");
 
     /// <summary>Throws unless <paramref name="other"/> has this observer's type and options; used by <see cref="Merge"/>.</summary>
     protected T CheckMergeable<T>(Observer other) where T : Observer

@@ -1,3 +1,4 @@
+using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Numerics;
 
 namespace MLNet.Quantization.Observers;
@@ -120,4 +121,26 @@ public class PerChannelMinMaxObserver : Observer
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new PerChannelMinMaxObserver(Options);
+
+    internal override void WriteState(StatisticsWriter writer)
+    {
+        writer.WriteSingles(MinValues);
+        writer.WriteSingles(MaxValues);
+    }
+
+    internal override void ReadState(StatisticsReader reader)
+    {
+        var mins = reader.ReadSingles("the per-channel minimums");
+        var maxs = reader.ReadSingles("the per-channel maximums");
+        if (mins?.Length != maxs?.Length)
+            throw reader.Error($"{mins?.Length ?? 0} per-channel minimums but {maxs?.Length ?? 0} maximums");
+        for (int c = 0; c < (mins?.Length ?? 0); c++)
+        {
+            bool empty = mins![c] == float.PositiveInfinity && maxs![c] == float.NegativeInfinity;
+            if (!empty && !(float.IsFinite(mins[c]) && float.IsFinite(maxs![c]) && mins[c] <= maxs[c]))
+                throw reader.Error($"channel {c} has the range [{mins[c]}, {maxs![c]}], neither empty nor finite with min ≤ max");
+        }
+
+        (MinValues, MaxValues) = (mins, maxs);
+    }
 }

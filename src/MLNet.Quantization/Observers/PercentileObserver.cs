@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics.Tensors;
+using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers.Histograms;
 
@@ -146,6 +147,29 @@ public sealed class PercentileObserver : Observer
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new PercentileObserver(Options, Percentile, Bins, Symmetric);
+
+    internal override void WriteState(StatisticsWriter writer)
+    {
+        writer.WriteSingle(_min);
+        writer.WriteSingle(_max);
+        if (_absolute is not null)
+            _absolute.WriteState(writer);
+        else
+            _signed!.WriteState(writer);
+    }
+
+    internal override void ReadState(StatisticsReader reader)
+    {
+        var (min, max) = reader.ReadRange("the percentile observer's min/max");
+        if (_absolute is not null)
+            _absolute.ReadState(reader);
+        else
+            _signed!.ReadState(reader);
+        bool histogramEmpty = _absolute?.IsEmpty ?? _signed!.IsEmpty;
+        if (histogramEmpty != min > max)
+            throw reader.Error($"the percentile observer's range [{min}, {max}] disagrees with its histogram");
+        (_min, _max) = (min, max);
+    }
 
     /// <summary><c>np.cumsum(hist / total)</c>.</summary>
     internal static double[] Cdf(double[] hist)

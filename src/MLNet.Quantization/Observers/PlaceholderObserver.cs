@@ -1,3 +1,4 @@
+using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Numerics;
 
 namespace MLNet.Quantization.Observers;
@@ -56,4 +57,8 @@ public sealed class PlaceholderObserver : Observer
 
     /// <inheritdoc />
     public override Observer CreateEmpty() => new PlaceholderObserver(Options);
+
+    internal override void WriteState(StatisticsWriter writer) => writer.WriteBool(_sawFinite);
+
+    internal override void ReadState(StatisticsReader reader) => _sawFinite = reader.ReadBool();
 }

@@ -11,7 +11,7 @@ namespace MLNet.Quantization;
 /// A model after prepare: constants and BatchNorm folded, annotated, with one observer per shared group of edges.
 /// Calibrate it with representative batches (static mode), then convert it to QDQ.
 /// </summary>
-public sealed class PreparedModel
+public sealed partial class PreparedModel
 {
     private readonly OnnxGraph _graph;
     private readonly QuantizationAnnotations _annotations;

@@ -24,10 +24,13 @@ public sealed class EntryPointDocsTests
         .. typeof(NumericSuite).GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.Name == nameof(NumericSuite.Compare)),
         typeof(AccuracyAwareQuantizer).GetMethod(nameof(AccuracyAwareQuantizer.Run))!,
         typeof(QuantizationEstimator).GetMethod(nameof(QuantizationEstimator.Fit))!,
+        typeof(PreparedModel).GetMethod(nameof(PreparedModel.SaveStatistics), [typeof(string)])!,
+        typeof(PreparedModel).GetMethod(nameof(PreparedModel.LoadStatistics), [typeof(string), typeof(Calibration.StatisticsLoadMode)])!,
+        typeof(QuantizedModelTransformer).GetMethod(nameof(QuantizedModelTransformer.Load), [typeof(MLContext), typeof(string), typeof(Microsoft.ML.DataViewSchema).MakeByRefType(), typeof(int), typeof(int?)])!,
     ];
 
     /// <summary>Entry points that must carry an example of their own (overloads may share one).</summary>
-    private static readonly string[] WithExample = ["Quantize", "Prepare", "Convert", "Compare", "Run"];
+    private static readonly string[] WithExample = ["Quantize", "Prepare", "Convert", "Compare", "Run", "SaveStatistics", "Load"];
 
     [TestMethod]
     public void EveryEntryPointDocumentsParametersReturnsAndExceptions()
@@ -105,6 +108,8 @@ public sealed class EntryPointDocsTests
     {
         if (type.IsArray)
             return DocTypeName(type.GetElementType()!) + "[]";
+        if (type.IsByRef)
+            return DocTypeName(type.GetElementType()!) + "@";
         if (!type.IsGenericType)
             return type.FullName!;
         string name = type.GetGenericTypeDefinition().FullName!;

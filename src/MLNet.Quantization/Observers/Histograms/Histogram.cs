@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using MLNet.Quantization.Calibration;
 
 namespace MLNet.Quantization.Observers.Histograms;
 
@@ -265,6 +266,26 @@ internal sealed class Histogram
                     dest[b] += count * (overlap / span);
             }
         }
+    }
+
+    /// <summary>Writes the range and the counts.</summary>
+    public void WriteState(StatisticsWriter writer)
+    {
+        writer.WriteSingle(Min);
+        writer.WriteSingle(Max);
+        writer.WriteDoubles(Counts);
+    }
+
+    /// <summary>Reads what <see cref="WriteState"/> wrote: the bin count must be this histogram's, an empty one holds no counts.</summary>
+    public void ReadState(StatisticsReader reader)
+    {
+        var (min, max) = reader.ReadRange("the histogram");
+        var counts = reader.ReadCounts("the histogram");
+        if (counts.Length != Bins)
+            throw reader.Error($"the histogram has {counts.Length} bins where the observer has {Bins}");
+        if (min > max && counts.Any(c => c != 0))
+            throw reader.Error("an empty histogram holds counts");
+        (Min, Max, Counts) = (min, max, counts);
     }
 
     public Histogram Clone()

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using MLNet.Quantization.Calibration;
 
 namespace MLNet.Quantization.Observers.Histograms;
 
@@ -68,6 +69,33 @@ internal sealed class SymmetricHistogram
                 b = 0;
             Counts[b] += 1;
         }
+    }
+
+    /// <summary>Writes the range, the threshold and the counts.</summary>
+    public void WriteState(StatisticsWriter writer)
+    {
+        writer.WriteSingle(Min);
+        writer.WriteSingle(Max);
+        writer.WriteSingle(Threshold);
+        writer.WriteDoubles(Counts);
+    }
+
+    /// <summary>
+    /// Reads what <see cref="WriteState"/> wrote. The bin count is even and at least the initial one (it grows by
+    /// whole bins on both sides); an empty histogram has the initial bins, no counts and threshold 0.
+    /// </summary>
+    public void ReadState(StatisticsReader reader)
+    {
+        var (min, max) = reader.ReadRange("the symmetric histogram");
+        float threshold = reader.ReadSingle();
+        var counts = reader.ReadCounts("the symmetric histogram");
+        if (!float.IsFinite(threshold) || threshold < 0)
+            throw reader.Error($"the symmetric histogram's threshold is {threshold}");
+        if (counts.Length < _initialBins || counts.Length % 2 != 0)
+            throw reader.Error($"the symmetric histogram has {counts.Length} bins; it needs an even number, at least {_initialBins}");
+        if (min > max && (counts.Length != _initialBins || threshold != 0 || counts.Any(c => c != 0)))
+            throw reader.Error("an empty symmetric histogram holds counts or a threshold");
+        (Min, Max, Threshold, Counts) = (min, max, threshold, counts);
     }
 
     public void Merge(SymmetricHistogram other)
