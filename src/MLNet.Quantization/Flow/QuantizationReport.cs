@@ -42,7 +42,13 @@ public sealed class QuantizationReport
     /// What the user should know about this conversion, one sentence each: for example that dynamic mode found nothing it
     /// can quantize. The CLI prints them as <c>warning:</c> lines on stderr. Empty when all is well.
     /// </summary>
-    public IReadOnlyList<string> Warnings { get; }
+    public IReadOnlyList<string> Warnings { get; private set; }
+
+    /// <summary>
+    /// What the output-SQNR repair (<see cref="Diagnostics.OutputSqnrRepair"/>, <c>--min-output-sqnr</c>) gave back to
+    /// float, with the output SQNR before and after each decision; null when no repair was asked for.
+    /// </summary>
+    public Diagnostics.OutputSqnrRepairResult? Repair { get; private set; }
 
     /// <summary>
     /// The lowest SQNR over the model's float outputs, int8 (as ONNX Runtime runs it) against float, in dB, measured on
@@ -96,6 +102,15 @@ public sealed class QuantizationReport
     /// <summary>The most samples calibration fed in one ONNX Runtime run (0 when nothing was calibrated).</summary>
     public int CalibrationBatchSize { get; }
 
+    /// <summary>A copy carrying the repair's decisions, and its warning when the target was not met.</summary>
+    internal QuantizationReport WithRepair(Diagnostics.OutputSqnrRepairResult repair)
+    {
+        var copy = (QuantizationReport)MemberwiseClone();
+        copy.Repair = repair;
+        copy.Warnings = repair.Warning is { } warning ? [.. Warnings, warning] : Warnings;
+        return copy;
+    }
+
     /// <inheritdoc />
     public override string ToString()
     {
@@ -111,6 +126,8 @@ public sealed class QuantizationReport
             sb.AppendLine($"calibration: {CalibrationSamples} samples in {CalibrationTime.TotalSeconds:F2} s, up to {CalibrationBatchSize} per run");
         if (OutputSqnrDb is { } db)
             sb.AppendLine(FormattableString.Invariant($"output SQNR: {db:F2} dB, int8 against float on {CheckedSamples} calibration samples{(WorstActivations.Count > 0 ? $" (worst activation '{WorstActivations[0].Tensor}' {WorstActivations[0].SqnrDb:F2} dB)" : "")}"));
+        if (Repair is not null)
+            sb.AppendLine(Repair.ToString());
         foreach (var warning in Warnings)
             sb.AppendLine($"warning: {warning}");
         return sb.ToString().TrimEnd();
