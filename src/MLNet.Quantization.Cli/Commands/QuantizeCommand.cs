@@ -183,6 +183,8 @@ internal static class QuantizeCommand
         if (ui.IsInteractive)
         {
             WriteSummaryTable(ui, report);
+            if (report.OrtInt8 is not null)
+                ui.WriteLine($"ONNX Runtime int8 kernels: {report.OrtInt8}");
             if (report.OutputSqnrDb is { } checkedDb)
                 ui.WriteLine(FormattableString.Invariant($"output SQNR: {checkedDb:F2} dB on {report.CheckedSamples} calibration samples"));
             if (report.Repair is not null)
@@ -349,7 +351,7 @@ internal static class QuantizeCommand
             new BatchDimensionSummary(report.FixedBatchSize, report.BatchDimension), report.Warnings.ToList(),
             report.OutputSqnrDb is { } db && double.IsFinite(db) ? Math.Round(db, 4) : null, report.CheckedSamples,
             report.WorstActivations.Select(a => new ActivationSummary(a.Tensor, a.Producer, double.IsFinite(a.SqnrDb) ? Math.Round(a.SqnrDb, 4) : null)).ToList(), accuracy,
-            SqnrRepairSettings.Summary(report.Repair));
+            SqnrRepairSettings.Summary(report.Repair), report.OrtInt8?.Int8Kernels.ToDictionary(k => k.Key, k => k.Value), report.OrtInt8?.UnfusedCompute.ToList());
         CommonOptions.WriteJson(s.Json!, summary, SummaryJson.Default.QuantizeSummary);
     }
 }
@@ -373,7 +375,9 @@ internal sealed record QuantizeSummary(
     [property: JsonPropertyName("checked_samples")] long CheckedSamples,
     [property: JsonPropertyName("worst_activations")] List<ActivationSummary> WorstActivations,
     [property: JsonPropertyName("accuracy_aware")] AccuracyAwareSummary? AccuracyAware,
-    [property: JsonPropertyName("output_sqnr_repair")] SqnrRepairSummary? OutputSqnrRepair = null);
+    [property: JsonPropertyName("output_sqnr_repair")] SqnrRepairSummary? OutputSqnrRepair = null,
+    [property: JsonPropertyName("ort_int8_kernels")] Dictionary<string, int>? OrtInt8Kernels = null,
+    [property: JsonPropertyName("ort_unfused_quantized")] List<string>? OrtUnfusedQuantized = null);
 
 /// <summary>A quantization point in the JSON summary: the tensor, its producer and its SQNR in dB (null when not finite).</summary>
 internal sealed record ActivationSummary(

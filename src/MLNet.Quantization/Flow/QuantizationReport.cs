@@ -15,8 +15,9 @@ internal sealed record BatchSummary(int? FixedBatchSize, string Note, int Larges
 public sealed class QuantizationReport
 {
     internal QuantizationReport(string mode, IReadOnlyDictionary<string, int> quantized, IReadOnlyList<FloatNode> leftInFloat, long floatBytes, long quantizedBytes, TimeSpan calibrationTime, long calibrationSamples,
-        BatchSummary? batch = null, IReadOnlyList<string>? warnings = null, QualityFigures? quality = null)
+        BatchSummary? batch = null, IReadOnlyList<string>? warnings = null, QualityFigures? quality = null, Runtime.OrtInt8Census? census = null)
     {
+        OrtInt8 = census;
         Warnings = warnings ?? [];
         quality ??= QualityFigures.None;
         OutputSqnrDb = quality.OutputSqnrDb;
@@ -66,6 +67,14 @@ public sealed class QuantizationReport
 
     /// <summary>Quantized weights whose SQNR is below <see cref="PrepareOptions.WeightSqnrWarningDb"/>, worst first; each is also in <see cref="Warnings"/>.</summary>
     public IReadOnlyList<Diagnostics.WeightSqnr> WeakWeights { get; }
+
+    /// <summary>
+    /// What ONNX Runtime runs in int8 after optimizing the written model: its int8 kernels by op type (QLinearConv,
+    /// QLinearMatMul, QGemm, ...) and the quantized nodes it could not fuse and runs in float on dequantized inputs.
+    /// This is the speed that was bought; <see cref="QuantizedNodesByOpType"/> is what was annotated. Null when ORT
+    /// could not optimize the model.
+    /// </summary>
+    public Runtime.OrtInt8Census? OrtInt8 { get; }
 
     /// <summary>Quantized compute nodes (those with a quantized weight or activation input), counted by op type.</summary>
     public IReadOnlyDictionary<string, int> QuantizedNodesByOpType { get; }
@@ -117,6 +126,8 @@ public sealed class QuantizationReport
         var sb = new StringBuilder();
         sb.AppendLine($"mode: {Mode}");
         sb.AppendLine($"quantized: {string.Join(", ", QuantizedNodesByOpType.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"))}");
+        if (OrtInt8 is not null)
+            sb.AppendLine($"ONNX Runtime int8 kernels: {OrtInt8}");
         sb.AppendLine($"left in float: {NodesLeftInFloat.Count}");
         foreach (var group in NodesLeftInFloat.GroupBy(n => (n.OpType, n.Reason)).OrderBy(g => g.Key.OpType, StringComparer.Ordinal))
             sb.AppendLine($"  {group.Key.OpType} ×{group.Count()}: {group.Key.Reason}");
