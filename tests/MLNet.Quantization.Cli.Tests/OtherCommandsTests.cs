@@ -58,6 +58,10 @@ public sealed class OtherCommandsTests
         using var doc = JsonDocument.Parse(File.ReadAllText(json));
         Assert.AreEqual(2, doc.RootElement.GetProperty("fused_op_types").GetProperty("QLinearConv").GetInt32());
         Assert.AreEqual(2, doc.RootElement.GetProperty("quantized_node_units").GetProperty("Conv").GetInt32());
+        // what ORT runs in int8: both quantized convs, and no quantized node left in float
+        StringAssert.Contains(stdout, "int8 kernels ONNX Runtime runs: QLinearConv 2");
+        Assert.AreEqual(2, doc.RootElement.GetProperty("int8_kernels").GetProperty("QLinearConv").GetInt32());
+        Assert.AreEqual(0, doc.RootElement.GetProperty("unfused_quantized").GetArrayLength());
     }
 
     [TestMethod]

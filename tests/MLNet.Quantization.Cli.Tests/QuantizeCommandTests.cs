@@ -136,6 +136,10 @@ public sealed class QuantizeCommandTests
         Assert.AreEqual(256L, root.GetProperty("calibration_samples").GetInt64());
         Assert.AreEqual(new FileInfo(output).Length, root.GetProperty("int8_bytes").GetInt64());
         Assert.IsGreaterThan(3.5, root.GetProperty("compression_ratio").GetDouble());
+        // what ORT fuses, counted from its optimized graph: the two quantized convs and the two Gemms
+        StringAssert.Contains(stdout, "ONNX Runtime int8 kernels: QLinearConv 2");
+        Assert.AreEqual(2, root.GetProperty("ort_int8_kernels").GetProperty("QLinearConv").GetInt32());
+        Assert.AreEqual(0, root.GetProperty("ort_unfused_quantized").GetArrayLength());
     }
 
     [TestMethod]

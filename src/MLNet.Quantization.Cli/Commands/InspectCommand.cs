@@ -27,11 +27,12 @@ internal static class InspectCommand
                     && n.Inputs.Any(i => graph.GetProducer(i)?.OpType == "DequantizeLinear"))
                 .GroupBy(n => n.OpType).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
             var fused = FusedGraphInspector.OptimizedOpTypes(onnx.ToBytes(), modelName: path).OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => k.Value);
+            var census = FusedGraphInspector.Int8Census(onnx.ToBytes(), modelName: path);
             var result = new InspectResult(
                 path,
                 graph.Inputs.Select(v => new TensorSummary(v.Name, v.ElementType.ToString(), Shape(v))).ToList(),
                 graph.Outputs.Select(v => new TensorSummary(v.Name, v.ElementType.ToString(), Shape(v))).ToList(),
-                ops, units, fused);
+                ops, units, fused, census.Int8Kernels.OrderBy(k => k.Key, StringComparer.Ordinal).ToDictionary(k => k.Key, k => k.Value), census.UnfusedCompute.ToList());
             stdout.WriteLine($"model: {path}");
             foreach (var i in result.Inputs)
                 stdout.WriteLine($"input  {i.Name}: {i.ElementType}[{i.Shape}]");
@@ -40,6 +41,7 @@ internal static class InspectCommand
             stdout.WriteLine($"op types: {string.Join(", ", ops.Select(k => $"{k.Key} {k.Value}"))}");
             stdout.WriteLine(units.Count == 0 ? "quantized node units: none" : $"quantized node units: {string.Join(", ", units.Select(k => $"{k.Key} {k.Value}"))}");
             stdout.WriteLine($"after ONNX Runtime optimization: {string.Join(", ", fused.Select(k => $"{k.Key} {k.Value}"))}");
+            stdout.WriteLine($"int8 kernels ONNX Runtime runs: {census}");
             if (parse.GetValue(json) is { } jsonPath)
                 CommonOptions.WriteJson(jsonPath, result, InspectJson.Default.InspectResult);
             return 0;
@@ -63,7 +65,9 @@ internal sealed record InspectResult(
     [property: JsonPropertyName("outputs")] List<TensorSummary> Outputs,
     [property: JsonPropertyName("op_types")] Dictionary<string, int> OpTypes,
     [property: JsonPropertyName("quantized_node_units")] Dictionary<string, int> QuantizedNodeUnits,
-    [property: JsonPropertyName("fused_op_types")] Dictionary<string, int> FusedOpTypes);
+    [property: JsonPropertyName("fused_op_types")] Dictionary<string, int> FusedOpTypes,
+    [property: JsonPropertyName("int8_kernels")] Dictionary<string, int> Int8Kernels,
+    [property: JsonPropertyName("unfused_quantized")] List<string> UnfusedQuantized);
 
 [JsonSourceGenerationOptions(WriteIndented = true)]
 [JsonSerializable(typeof(InspectResult))]

@@ -62,6 +62,10 @@ internal static class QuantizeCommand
             Description = "Refuse models with more nodes than this (graph, subgraphs and functions); ONNX Runtime needs several KB per node.",
             DefaultValueFactory = _ => PrepareOptions.DefaultMaxNodeCount,
         };
+        var minOutputSqnr = new Option<double?>("--min-output-sqnr")
+        {
+            Description = "Label-free repair (static mode): give back to float the fewest Conv/ConvTranspose/Gemm/MatMul layers, most harmful first, until the output SQNR against float on the check samples reaches this many dB.",
+        };
         var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 
         var timeout = TimeoutOption.Create();
@@ -71,7 +75,7 @@ internal static class QuantizeCommand
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
             model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, exclude, json,
-            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded, maxNodes,
+            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded, maxNodes, minOutputSqnr,
         };
         command.SetAction(parse =>
         {
@@ -81,7 +85,8 @@ internal static class QuantizeCommand
                 parse.GetValue(trainData), parse.GetValue(trainLabels), parse.GetValue(epochs), parse.GetValue(learningRate),
                 QuantizeNarrowConvs: parse.GetValue(narrowConvs) == "int8", BatchSize: parse.GetValue(batchSize),
                 InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)), TimeoutSeconds: parse.GetValue(timeout),
-                MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"), MaxNodes: parse.GetValue(maxNodes));
+                MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"), MaxNodes: parse.GetValue(maxNodes),
+                MinOutputSqnr: parse.GetValue(minOutputSqnr));
             if (options.Mode == "qat")
             {
                 if (qatMode is null)
@@ -106,7 +111,7 @@ internal static class QuantizeCommand
         string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
         string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
         int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, double? TimeoutSeconds = null, long? MaxFoldedBytes = null,
-        int MaxNodes = PrepareOptions.DefaultMaxNodeCount);
+        int MaxNodes = PrepareOptions.DefaultMaxNodeCount, double? MinOutputSqnr = null);
 
     /// <summary>Calibration samples per ONNX Runtime run unless <c>--batch-size</c> says otherwise.</summary>
     public const int DefaultBatchSize = 64;
@@ -146,6 +151,7 @@ internal static class QuantizeCommand
         bool dynamic = s.Mode == "dynamic";
         if (target is not null && s.Mode == "qat")
             throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
+        SqnrRepairSettings.Check(s.MinOutputSqnr, s.Mode, target is not null);
         if (!dynamic && s.CalibrationData is null)
             throw new CliException($"--mode {s.Mode} needs --calibration-data");
         OutputPath.Check(s.Output, "--output");
@@ -177,8 +183,12 @@ internal static class QuantizeCommand
         if (ui.IsInteractive)
         {
             WriteSummaryTable(ui, report);
+            if (report.OrtInt8 is not null)
+                ui.WriteLine($"ONNX Runtime int8 kernels: {report.OrtInt8}");
             if (report.OutputSqnrDb is { } checkedDb)
                 ui.WriteLine(FormattableString.Invariant($"output SQNR: {checkedDb:F2} dB on {report.CheckedSamples} calibration samples"));
+            if (report.Repair is not null)
+                ui.WriteLine(report.Repair.ToString());
             foreach (var warning in report.Warnings)
                 ui.WriteLine($"warning: {warning}");
         }
@@ -199,6 +209,9 @@ internal static class QuantizeCommand
             var tuned = RunAccuracyAware(s, target, dynamic, model, graph, prepareOptions, ui, token);
             return (tuned.Model, tuned);
         }
+
+        if (s.MinOutputSqnr is { } minSqnr)
+            return (RunSqnrRepair(s, minSqnr, model, graph, prepareOptions, ui, token), null);
 
         if (s.Mode == "qat")
             return ((qatMode ?? throw new CliException(QatNeedsQatTool)).Run(model, BuildQuantizer(s, dynamic, graph), s, stdout), null);
@@ -251,6 +264,15 @@ internal static class QuantizeCommand
         {
             throw new CliException(UnmetTarget(target.MaxDrop, e.BestResult));
         }
+    }
+
+    /// <summary><c>--min-output-sqnr</c>: layers back to float, most harmful first, until the check's output SQNR reaches the target.</summary>
+    private static QuantizedModel RunSqnrRepair(Settings s, double minSqnr, OnnxModel model, OnnxGraph graph, PrepareOptions prepareOptions, CliConsole ui, CancellationToken token)
+    {
+        var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome, token);
+        var calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
+        return new OutputSqnrRepair(() => BuildQuantizer(s, dynamic: false, graph), prepareOptions)
+            .Run(model, calibration, new OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, token);
     }
 
     /// <summary>
@@ -328,7 +350,8 @@ internal static class QuantizeCommand
             Math.Round(report.CalibrationTime.TotalSeconds, 4), report.CalibrationSamples, report.CalibrationBatchSize,
             new BatchDimensionSummary(report.FixedBatchSize, report.BatchDimension), report.Warnings.ToList(),
             report.OutputSqnrDb is { } db && double.IsFinite(db) ? Math.Round(db, 4) : null, report.CheckedSamples,
-            report.WorstActivations.Select(a => new ActivationSummary(a.Tensor, a.Producer, double.IsFinite(a.SqnrDb) ? Math.Round(a.SqnrDb, 4) : null)).ToList(), accuracy);
+            report.WorstActivations.Select(a => new ActivationSummary(a.Tensor, a.Producer, double.IsFinite(a.SqnrDb) ? Math.Round(a.SqnrDb, 4) : null)).ToList(), accuracy,
+            SqnrRepairSettings.Summary(report.Repair), report.OrtInt8?.Int8Kernels.ToDictionary(k => k.Key, k => k.Value), report.OrtInt8?.UnfusedCompute.ToList());
         CommonOptions.WriteJson(s.Json!, summary, SummaryJson.Default.QuantizeSummary);
     }
 }
@@ -351,7 +374,10 @@ internal sealed record QuantizeSummary(
     [property: JsonPropertyName("output_sqnr_db")] double? OutputSqnrDb,
     [property: JsonPropertyName("checked_samples")] long CheckedSamples,
     [property: JsonPropertyName("worst_activations")] List<ActivationSummary> WorstActivations,
-    [property: JsonPropertyName("accuracy_aware")] AccuracyAwareSummary? AccuracyAware);
+    [property: JsonPropertyName("accuracy_aware")] AccuracyAwareSummary? AccuracyAware,
+    [property: JsonPropertyName("output_sqnr_repair")] SqnrRepairSummary? OutputSqnrRepair = null,
+    [property: JsonPropertyName("ort_int8_kernels")] Dictionary<string, int>? OrtInt8Kernels = null,
+    [property: JsonPropertyName("ort_unfused_quantized")] List<string>? OrtUnfusedQuantized = null);
 
 /// <summary>A quantization point in the JSON summary: the tensor, its producer and its SQNR in dB (null when not finite).</summary>
 internal sealed record ActivationSummary(

@@ -74,80 +74,27 @@ public sealed class AccuracyAwareQuantizer
         }
 
         double floatMetric = options.Metric(floatOutputs, evaluation.Labels);
-        var run = new Session(this, model, calibration, evaluation, options, floatOutputs, cancellationToken);
-        var (first, prepared) = run.Quantize([]);
-        var layers = prepared.QuantizedNodes.Where(n => options.LayerOpTypes.Contains(n.OpType)).Select(n => (n.Name, n.OpType)).ToList();
-        var layerNames = layers.Select(l => l.Name).ToList();
-        Log(options, $"float metric {floatMetric:F4}; fully quantized {first.Metric:F4} (drop {floatMetric - first.Metric:F4}); {layers.Count} layers");
-        if (floatMetric - first.Metric <= options.MaxDrop)
-            return new AccuracyAwareResult(first.Model, floatMetric, first.Metric, first.Metric, options.MaxDrop, [], [], layerNames);
-
-        var sensitivity = new List<(LayerSensitivity Layer, int Order)>();
-        for (int i = 0; i < layers.Count; i++)
+        options.Log?.Report(string.Create(CultureInfo.InvariantCulture, $"float metric {floatMetric:F4}"));
+        var search = new FloatFallbackSearch(_createQuantizer, _prepareOptions, model, calibration, quantized =>
         {
-            var m = run.Measure([layers[i].Name]);
-            sensitivity.Add((new LayerSensitivity(layers[i].Name, layers[i].OpType, m.Metric, m.OutputSqnrDb), i));
-            Log(options, $"sensitivity: {layers[i].OpType} '{layers[i].Name}' alone in float → {m.Metric:F4}, output SQNR {SqnrReport.FormatDb(m.OutputSqnrDb)} dB");
-        }
-
-        var ranked = sensitivity
-            .OrderByDescending(s => s.Layer.Metric)
-            .ThenByDescending(s => double.IsNaN(s.Layer.OutputSqnrDb) ? double.NegativeInfinity : s.Layer.OutputSqnrDb)
-            .ThenBy(s => s.Order)
-            .Select(s => s.Layer).ToList();
-
-        var excluded = new List<string>();
-        var decisions = new List<AccuracyDecision>();
-        AccuracyAwareResult best = new(first.Model, floatMetric, first.Metric, first.Metric, options.MaxDrop, ranked, [], layerNames);
-        foreach (var layer in ranked)
-        {
-            excluded.Add(layer.NodeName);
-            var m = run.Measure(excluded);
-            decisions.Add(new AccuracyDecision(decisions.Count + 1, layer.NodeName, layer.OpType, m.Metric, floatMetric - m.Metric));
-            Log(options, $"step {decisions.Count}: {layer.OpType} '{layer.NodeName}' back to float → {m.Metric:F4} (drop {floatMetric - m.Metric:F4})");
-            var current = new AccuracyAwareResult(m.Model, floatMetric, first.Metric, m.Metric, options.MaxDrop, ranked, decisions.ToList(), layerNames);
-            if (m.Metric > best.Metric)
-                best = current;
-            if (current.TargetMet)
-                return current;
-        }
-
-        throw new AccuracyTargetNotMetException(best);
-    }
-
-    private static void Log(AccuracyAwareOptions options, FormattableString message) =>
-        options.Log?.Report(message.ToString(CultureInfo.InvariantCulture));
-
-    /// <summary>One tuning run: conversions with given layers in float, measured against the float outputs, memoized.</summary>
-    private sealed class Session(
-        AccuracyAwareQuantizer owner, OnnxModel model, IReadOnlyList<IReadOnlyList<NamedTensor>> calibration, EvaluationSet evaluation,
-        AccuracyAwareOptions options, float[] floatOutputs, CancellationToken cancellationToken)
-    {
-        private readonly Dictionary<string, Measurement> _cache = new(StringComparer.Ordinal);
-
-        public (Measurement Result, PreparedModel Prepared) Quantize(IReadOnlyList<string> inFloat)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var quantizer = owner._createQuantizer() ?? throw new InvalidOperationException("The quantizer factory returned null.");
-            foreach (var name in inFloat)
-                quantizer.SetNodeName(name, null);
-            var prepared = QuantizationFlow.Prepare(model, quantizer, owner._prepareOptions, cancellationToken);
-            if (prepared.NeedsCalibration)
-                prepared.Calibrate(calibration, cancellationToken: cancellationToken);
-            var quantized = prepared.Convert();
             float[] outputs;
             using (var runner = new ModelRunner(quantized.Model))
                 outputs = runner.Run(evaluation.Samples, evaluation.Labels.Count);
-            var result = new Measurement(quantized, options.Metric(outputs, evaluation.Labels), Sqnr.Compute(floatOutputs, outputs));
-            _cache[Key(inFloat)] = result;
-            return (result, prepared);
+            return (options.Metric(outputs, evaluation.Labels), Sqnr.Compute(floatOutputs, outputs));
+        }, cancellationToken);
+        var outcome = search.Run(options.LayerOpTypes, metric => floatMetric - metric <= options.MaxDrop,
+            metric => string.Create(CultureInfo.InvariantCulture, $"{metric:F4} (drop {floatMetric - metric:F4})"), options.Log);
+
+        var decisions = outcome.Steps
+            .Select((s, i) => new AccuracyDecision(i + 1, s.Layer.NodeName, s.Layer.OpType, s.Trial.Score, floatMetric - s.Trial.Score)).ToList();
+        AccuracyAwareResult Result(int steps)
+        {
+            var trial = steps == 0 ? outcome.First : outcome.Steps[steps - 1].Trial;
+            return new(trial.Model, floatMetric, outcome.First.Score, trial.Score, options.MaxDrop, outcome.Ranked, decisions.Take(steps).ToList(), outcome.Layers);
         }
 
-        public Measurement Measure(IReadOnlyList<string> inFloat) =>
-            _cache.TryGetValue(Key(inFloat), out var cached) ? cached : Quantize(inFloat).Result;
-
-        private static string Key(IEnumerable<string> names) => string.Join('\n', names.Order(StringComparer.Ordinal));
+        if (outcome.TargetMet)
+            return Result(outcome.Steps.Count);
+        throw new AccuracyTargetNotMetException(Result(outcome.BestStepCount));
     }
-
-    private sealed record Measurement(QuantizedModel Model, double Metric, double OutputSqnrDb);
 }

@@ -16,8 +16,9 @@ internal sealed record BatchSummary(int? FixedBatchSize, string Note, int Larges
 public sealed class QuantizationReport
 {
     internal QuantizationReport(string mode, IReadOnlyDictionary<string, int> quantized, IReadOnlyList<FloatNode> leftInFloat, long floatBytes, long quantizedBytes, TimeSpan calibrationTime, long calibrationSamples,
-        BatchSummary? batch = null, IReadOnlyList<string>? warnings = null, QualityFigures? quality = null)
+        BatchSummary? batch = null, IReadOnlyList<string>? warnings = null, QualityFigures? quality = null, Runtime.OrtInt8Census? census = null)
     {
+        OrtInt8 = census;
         Warnings = warnings ?? [];
         quality ??= QualityFigures.None;
         OutputSqnrDb = quality.OutputSqnrDb;
@@ -43,7 +44,13 @@ public sealed class QuantizationReport
     /// What the user should know about this conversion, one sentence each: for example that dynamic mode found nothing it
     /// can quantize. The CLI prints them as <c>warning:</c> lines on stderr. Empty when all is well.
     /// </summary>
-    public IReadOnlyList<string> Warnings { get; }
+    public IReadOnlyList<string> Warnings { get; private set; }
+
+    /// <summary>
+    /// What the output-SQNR repair (<see cref="Diagnostics.OutputSqnrRepair"/>, <c>--min-output-sqnr</c>) gave back to
+    /// float, with the output SQNR before and after each decision; null when no repair was asked for.
+    /// </summary>
+    public Diagnostics.OutputSqnrRepairResult? Repair { get; private set; }
 
     /// <summary>
     /// The lowest SQNR over the model's float outputs, int8 (as ONNX Runtime runs it) against float, in dB, measured on
@@ -61,6 +68,14 @@ public sealed class QuantizationReport
 
     /// <summary>Quantized weights whose SQNR is below <see cref="PrepareOptions.WeightSqnrWarningDb"/>, worst first; each is also in <see cref="Warnings"/>.</summary>
     public IReadOnlyList<Diagnostics.WeightSqnr> WeakWeights { get; }
+
+    /// <summary>
+    /// What ONNX Runtime runs in int8 after optimizing the written model: its int8 kernels by op type (QLinearConv,
+    /// QLinearMatMul, QGemm, ...) and the quantized nodes it could not fuse and runs in float on dequantized inputs.
+    /// This is the speed that was bought; <see cref="QuantizedNodesByOpType"/> is what was annotated. Null when ORT
+    /// could not optimize the model.
+    /// </summary>
+    public Runtime.OrtInt8Census? OrtInt8 { get; }
 
     /// <summary>Quantized compute nodes (those with a quantized weight or activation input), counted by op type.</summary>
     public IReadOnlyDictionary<string, int> QuantizedNodesByOpType { get; }
@@ -97,12 +112,23 @@ public sealed class QuantizationReport
     /// <summary>The most samples calibration fed in one ONNX Runtime run (0 when nothing was calibrated).</summary>
     public int CalibrationBatchSize { get; }
 
+    /// <summary>A copy carrying the repair's decisions, and its warning when the target was not met.</summary>
+    internal QuantizationReport WithRepair(Diagnostics.OutputSqnrRepairResult repair)
+    {
+        var copy = (QuantizationReport)MemberwiseClone();
+        copy.Repair = repair;
+        copy.Warnings = repair.Warning is { } warning ? [.. Warnings, warning] : Warnings;
+        return copy;
+    }
+
     /// <inheritdoc />
     public override string ToString()
     {
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"mode: {Mode}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"quantized: {string.Join(", ", QuantizedNodesByOpType.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"))}");
+        if (OrtInt8 is not null)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"ONNX Runtime int8 kernels: {OrtInt8}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"left in float: {NodesLeftInFloat.Count}");
         foreach (var group in NodesLeftInFloat.GroupBy(n => (n.OpType, n.Reason)).OrderBy(g => g.Key.OpType, StringComparer.Ordinal))
             sb.AppendLine(CultureInfo.InvariantCulture, $"  {group.Key.OpType} ×{group.Count()}: {group.Key.Reason}");
@@ -117,6 +143,8 @@ public sealed class QuantizationReport
                 : "";
             sb.AppendLine(CultureInfo.InvariantCulture, $"output SQNR: {db:F2} dB, int8 against float on {CheckedSamples} calibration samples{worst}");
         }
+        if (Repair is not null)
+            sb.AppendLine(Repair.ToString());
         foreach (var warning in Warnings)
             sb.AppendLine(CultureInfo.InvariantCulture, $"warning: {warning}");
         return sb.ToString().TrimEnd();

@@ -21,4 +21,9 @@ internal static class ReportWarnings
 
         return ["nothing was quantized: the quantizer annotated no node of this model; the output is the float model."];
     }
+
+    /// <summary>A warning when ONNX Runtime left quantized compute in float: Q/DQ cost with no int8 kernel to pay for it.</summary>
+    public static IReadOnlyList<string> Unfused(Runtime.OrtInt8Census? census) => census is not { UnfusedCompute.Count: > 0 } ? [] :
+        [$"ONNX Runtime fuses {census.Int8KernelCount} int8 kernel(s) but runs {census.UnfusedCompute.Count} quantized node(s) in float on dequantized inputs "
+            + $"({string.Join(", ", census.UnfusedCompute.Take(5))}{(census.UnfusedCompute.Count > 5 ? ", ..." : "")}): they pay the QuantizeLinear/DequantizeLinear cost and run no faster; exclude them if speed matters"];
 }

@@ -63,6 +63,8 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize and ScoringBatchSize must be at least 1, got {options.BatchSize} and {options.ScoringBatchSize}.");
         if (options.Quantizer is not null && (options.ActivationObserver is not null || options.ReduceRange || options.ExcludedNodes.Count > 0))
             throw new ArgumentException("ActivationObserver, ReduceRange and ExcludedNodes configure the default quantizer; configure a custom Quantizer directly instead.", nameof(options));
+        if (options.MinOutputSqnr is { } minSqnr && (options.Quantizer is not null || options.Mode != QuantizationMode.Static || !double.IsFinite(minSqnr)))
+            throw new ArgumentException($"MinOutputSqnr ({minSqnr}) needs a finite number of dB, static mode and the default quantizer (the repair builds a fresh one for every trial).", nameof(options));
         _catalog = catalog;
         _options = options;
         _model = options.ModelFile is not null ? OnnxModel.Load(options.ModelFile) : OnnxModel.Load(options.ModelBytes!);
@@ -107,13 +109,15 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         _ = _inputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList(); // the columns, checked before the slow prepare
-        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), new PrepareOptions
+        var prepareOptions = new PrepareOptions
         {
             InputShapes = InputShapes,
             MaxFoldedTensorBytes = _options.MaxFoldedTensorBytes,
             MaxNodeCount = _options.MaxNodeCount,
             Progress = _options.StageProgress,
-        }, _options.CancellationToken);
+        };
+        var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), prepareOptions, _options.CancellationToken);
+        QuantizedModel? repaired = null;
         // the prepared graph's inputs: a fixed batch made symbolic there scores (and calibrates) many rows per run
         var preparedInputs = prepared.Graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var scoringInputs = _inputs.Select(i => preparedInputs[i.Name]).ToList();
@@ -128,10 +132,18 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
 
             int batch = prepared.FixedBatchSize ?? (bindings.Any(b => b.RowSize < 0) ? 1 : _options.BatchSize);
             long? total = input.GetRowCount() is { } rows ? Math.Min((long)_options.MaxCalibrationRows, rows) : null;
-            prepared.Calibrate(CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null), _options.Progress, total, _options.CancellationToken);
+            var batches = CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null);
+            if (_options.MinOutputSqnr is { } minSqnr)
+            {
+                // every trial of the repair calibrates again on the same rows
+                repaired = new Diagnostics.OutputSqnrRepair(() => (X86Quantizer)BuildQuantizer(), prepareOptions)
+                    .Run(_model, batches.ToList(), new Diagnostics.OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, _options.CancellationToken);
+            }
+            else
+                prepared.Calibrate(batches, _options.Progress, total, _options.CancellationToken);
         }
 
-        var quantized = prepared.Convert();
+        var quantized = repaired ?? prepared.Convert();
         byte[] qdq = quantized.Model.ToBytes();
         var types = bindings.ToDictionary(b => b.Name, b => b.ColumnElementType, StringComparer.Ordinal);
         byte[] scoring = InputAdapter.Adapt(quantized.Model, types);

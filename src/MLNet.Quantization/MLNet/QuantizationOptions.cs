@@ -108,6 +108,17 @@ public sealed class QuantizationOptions
     /// <summary>7-bit activations ([0, 127]) for CPUs without VNNI (default quantizer only).</summary>
     public bool ReduceRange { get; set; }
 
+    /// <summary>
+    /// Label-free repair (static mode, default quantizer): when set, the output SQNR of int8 against float on the first
+    /// 32 calibration rows must reach this many dB, and the fewest Conv/ConvTranspose/Gemm/MatMul layers, most harmful
+    /// first, go back to float until it does (see <see cref="Diagnostics.OutputSqnrRepair"/>; each trial calibrates
+    /// again, so <c>Fit</c> takes about one calibration per candidate layer when a repair is needed). The decisions are
+    /// in <see cref="QuantizationReport.Repair"/>; an unreachable target leaves a warning there, not an exception.
+    /// Null (the default) for no repair.
+    /// </summary>
+    /// <example><c>new QuantizationOptions { ModelFile = "det.onnx", MinOutputSqnr = 25 }</c></example>
+    public double? MinOutputSqnr { get; set; }
+
     /// <summary>Node names, or ONNX operator types, that the default quantizer leaves in float.</summary>
     public IList<string> ExcludedNodes { get; set; } = new List<string>();
 

@@ -212,7 +212,8 @@ public sealed partial class PreparedModel
         FloatReferenceMetadata.Write(model, _options);
         stage.Step(_checkSamples.Samples > 0 ? $"checking int8 against float on {_checkSamples.Samples} calibration samples" : "checking the quantized weights");
         var quality = QualityCheck.Run(_graph, graph, _checkSamples.Batches, _options);
-        return new QuantizedModel(model, BuildReport(model, quality));
+        stage.Step("counting the int8 kernels ONNX Runtime fuses");
+        return new QuantizedModel(model, BuildReport(model, quality, Int8CensusOf(model)));
     }
 
     private CheckSampleBuffer NewCheckBuffer() => new(_options.QualityCheckSamples, 256L << 20);
@@ -340,7 +341,20 @@ public sealed partial class PreparedModel
     private string Readers(IEnumerable<string> tensors) =>
         string.Join(", ", tensors.SelectMany(t => _graph.GetConsumers(t)).Select(c => $"'{c.Node.Name}'").Distinct());
 
-    private QuantizationReport BuildReport(Onnx.OnnxModel model, QualityFigures quality)
+    /// <summary>What ORT fuses, from its optimized graph; null when ORT cannot optimize it (the quality check said why).</summary>
+    private static Runtime.OrtInt8Census? Int8CensusOf(Onnx.OnnxModel model)
+    {
+        try
+        {
+            return Runtime.FusedGraphInspector.Int8Census(model.ToBytes());
+        }
+        catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or OnnxGraphException)
+        {
+            return null;
+        }
+    }
+
+    private QuantizationReport BuildReport(Onnx.OnnxModel model, QualityFigures quality, Runtime.OrtInt8Census? census)
     {
         var quantized = new Dictionary<string, int>(StringComparer.Ordinal);
         var quantizedNodes = new HashSet<OnnxNode>(ReferenceEqualityComparer.Instance);
@@ -355,6 +369,6 @@ public sealed partial class PreparedModel
             leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
         bool dynamic = _dynamicRequested || _groups.Any(g => g.Kind == QuantGroupKind.Dynamic);
         return new QuantizationReport(dynamic ? "dynamic" : "static", quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,
-            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings], quality);
+            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings, .. ReportWarnings.Unfused(census)], quality, census);
     }
 }

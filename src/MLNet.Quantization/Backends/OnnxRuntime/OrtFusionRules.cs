@@ -30,11 +30,36 @@ internal static class OrtFusionRules
             while (graph.GetConsumers(last.Outputs[0]) is [{ Node: { OpType: "Relu" or "Clip" } next }] && !graph.IsGraphOutput(last.Outputs[0]))
                 last = next;
             string output = last.Outputs[0];
-            if (graph.IsGraphOutput(output) || IsQuantizedSomewhere(graph, annotations, last, output))
+            if (graph.IsGraphOutput(output))
                 continue;
+            if (IsQuantizedSomewhere(graph, annotations, last, output))
+            {
+                ShareWithFloatConsumers(graph, annotations, last, output);
+                continue;
+            }
+
             annotations.GetOrCreate(last).OutputQSpec = spec;
             annotations.GetOrCreate(last).Annotated = true;
         }
+    }
+
+    /// <summary>
+    /// An output read by a quantized consumer and by float ones (e.g. a Conv feeding a quantized Conv and the Add and
+    /// Mul of a float hard-swish) keeps ORT from fusing its producer: ORT's QDQ Conv selector needs every reader of
+    /// the output to be a QuantizeLinear, and otherwise runs the Conv in float on dequantized weights. Sharing the
+    /// quantized consumer's spec as the output spec gives every float reader a DequantizeLinear of that same
+    /// QuantizeLinear, so the producer fuses and the float readers see the values the quantized path sees.
+    /// </summary>
+    private static void ShareWithFloatConsumers(OnnxGraph graph, QuantizationAnnotations annotations, OnnxNode producer, string tensor)
+    {
+        if (annotations.Get(producer)?.OutputQSpec is not null)
+            return;
+        var uses = graph.GetConsumers(tensor);
+        var quantized = uses.FirstOrDefault(u => annotations.Get(u.Node)?.InputQSpecMap.TryGetValue(u.InputIndex, out var s) == true && s is QuantizationSpec { IsDynamic: false });
+        if (quantized.Node is null || uses.All(u => annotations.Get(u.Node)?.InputQSpecMap.ContainsKey(u.InputIndex) == true))
+            return;
+        annotations.GetOrCreate(producer).OutputQSpec = new SharedQuantizationSpec(QuantizationEdge.Input(quantized.Node, quantized.InputIndex));
+        annotations.GetOrCreate(producer).Annotated = true;
     }
 
     private static bool IsQuantizedSomewhere(OnnxGraph graph, QuantizationAnnotations annotations, OnnxNode producer, string tensor)
