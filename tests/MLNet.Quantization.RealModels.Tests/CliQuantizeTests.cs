@@ -1,4 +1,3 @@
-using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Cli;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.RealModels.Tests.Imaging;

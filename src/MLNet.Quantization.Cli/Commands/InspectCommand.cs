@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Serialization;
 using MLNet.Quantization.Graph;
-using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Runtime;
 
 namespace MLNet.Quantization.Cli.Commands;

@@ -269,7 +269,7 @@ internal static class QuantizeCommand
     /// <summary><c>--min-output-sqnr</c>: layers back to float, most harmful first, until the check's output SQNR reaches the target.</summary>
     private static QuantizedModel RunSqnrRepair(Settings s, double minSqnr, OnnxModel model, OnnxGraph graph, PrepareOptions prepareOptions, CliConsole ui, CancellationToken token)
     {
-        var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome, token);
+        var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome, cancellationToken: token);
         var calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
         return new OutputSqnrRepair(() => BuildQuantizer(s, dynamic: false, graph), prepareOptions)
             .Run(model, calibration, new OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, token);

@@ -88,7 +88,7 @@ internal static class ShardCommands
             var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData, s.CalibrationSamples, batch, exact: prepared.FixedBatchSize is not null);
             long total = batches.Sum(b => (long)b[0].Shape[0]);
             var result = ui.WithProgress("calibrating", total, progress =>
-                prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)), token, totalSamples: total));
+                prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)), total, token));
             prepared.SaveStatistics(s.Output);
             return result;
         });

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -6,16 +7,16 @@ namespace MLNet.Quantization.Calibration;
 /// <summary>Little-endian, length-prefixed primitives of the statistics file (see docs/scale-out.md).</summary>
 internal sealed class StatisticsWriter
 {
-    private readonly MemoryStream _buffer = new();
+    private readonly ArrayBufferWriter<byte> _buffer = new();
 
     /// <summary>The bytes written so far.</summary>
-    public byte[] ToArray() => _buffer.ToArray();
+    public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
 
     public void WriteBytes(ReadOnlySpan<byte> bytes) => _buffer.Write(bytes);
 
-    public void WriteByte(byte value) => _buffer.WriteByte(value);
+    public void WriteByte(byte value) => _buffer.Write([value]);
 
-    public void WriteBool(bool value) => _buffer.WriteByte(value ? (byte)1 : (byte)0);
+    public void WriteBool(bool value) => WriteByte(value ? (byte)1 : (byte)0);
 
     public void WriteInt32(int value)
     {

@@ -1,7 +1,7 @@
 using System.Globalization;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization.Diagnostics;
 

@@ -4,7 +4,7 @@ using MLNet.Quantization.Data;
 using MLNet.Quantization.Diagnostics;
 using MLNet.Quantization.Observers;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.Diagnostics;

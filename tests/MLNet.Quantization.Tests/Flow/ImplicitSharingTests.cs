@@ -1,5 +1,4 @@
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;

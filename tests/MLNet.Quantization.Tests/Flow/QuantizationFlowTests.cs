@@ -1,4 +1,3 @@
-using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Runtime;
 using MLNet.Quantization.Tests.TestSupport;

@@ -1,4 +1,3 @@
-using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;

@@ -1,6 +1,5 @@
 using System.Text;
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;

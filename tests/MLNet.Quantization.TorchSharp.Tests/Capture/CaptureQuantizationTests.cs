@@ -1,5 +1,4 @@
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Cli.Inspection;
 using MLNet.Quantization.Data;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;

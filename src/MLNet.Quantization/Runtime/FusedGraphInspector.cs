@@ -1,9 +1,8 @@
 using Microsoft.ML.OnnxRuntime;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.Proto;
-using MLNet.Quantization.Runtime;
 
-namespace MLNet.Quantization.Cli.Inspection;
+namespace MLNet.Quantization.Runtime;
 
 /// <summary>
 /// Asks ONNX Runtime for its optimized graph (<see cref="SessionOptions.OptimizedModelFilePath"/>) and reports the
