@@ -10,8 +10,9 @@ public sealed class PrepareOptions
     public bool FoldBatchNorm { get; init; } = true;
 
     /// <summary>
-    /// Add output specs so that ONNX Runtime can fuse every quantized Conv/Gemm/MatMul (default true); see the README's
-    /// note on QDQ placement.
+    /// Add output specs so that ONNX Runtime can fuse every quantized Conv/Gemm/MatMul (default true), when the
+    /// quantizer's <see cref="Quantizers.Quantizer.Backend"/> is <see cref="Quantizers.BackendRules.OnnxRuntime"/> (as
+    /// <see cref="Quantizers.X86Quantizer"/>'s is); see the README's note on QDQ placement.
     /// </summary>
     public bool CompleteForOrtFusion { get; init; } = true;
 
