@@ -130,9 +130,14 @@ public static class QuantizationFlow
 
     private static QuantizationAnnotations Annotate(OnnxGraph graph, Quantizer quantizer)
     {
+        quantizer.TransformForAnnotation(graph);
+        var snapshot = GraphSnapshot.Take(graph);
         var annotations = new QuantizationAnnotations();
         quantizer.Annotate(graph, annotations);
         quantizer.Validate(graph, annotations);
+        if (snapshot.FindChange(graph) is { } change)
+            throw new QuantizationAnnotationException(
+                $"{quantizer.GetType().Name} changed the graph while annotating ({change}); a quantizer changes the graph only in TransformForAnnotation.");
         return annotations;
     }
 }

@@ -10,8 +10,10 @@ public sealed class PrepareOptions
     public bool FoldBatchNorm { get; init; } = true;
 
     /// <summary>
-    /// Add output specs so that ONNX Runtime can fuse every quantized Conv/Gemm/MatMul (default true); see
-    /// "QDQ placement" in the repository's <c>docs/numerics.md</c>.
+    /// Add output specs so that ONNX Runtime can fuse every quantized Conv/Gemm/MatMul (default true), when the
+    /// quantizer's <see cref="Quantizers.Quantizer.Backend"/> is <see cref="Quantizers.BackendRules.OnnxRuntime"/> (as
+    /// <see cref="Quantizers.X86Quantizer"/>'s is); see "QDQ placement" in the repository's
+    /// <c>docs/numerics.md</c>.
     /// </summary>
     public bool CompleteForOrtFusion { get; init; } = true;
 

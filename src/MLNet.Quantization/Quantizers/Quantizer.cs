@@ -7,8 +7,12 @@ namespace MLNet.Quantization.Quantizers;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The flow calls <see cref="Annotate"/> on the float graph after constant and BatchNormalization folding, then
-/// <see cref="Validate"/>. The quantizer must not change the graph; it only fills <see cref="QuantizationAnnotations"/>.
+/// The flow calls <see cref="TransformForAnnotation"/> on the float graph after constant and BatchNormalization
+/// folding, then <see cref="Annotate"/> and <see cref="Validate"/>. <see cref="TransformForAnnotation"/> is the only place
+/// a quantizer may change the graph (as PT2E's <c>transform_for_annotation</c>); <see cref="Annotate"/> only fills
+/// <see cref="QuantizationAnnotations"/>. The flow checks this: when the nodes, their inputs, outputs or attributes,
+/// the initializers or the graph's inputs and outputs differ after <see cref="Annotate"/> and <see cref="Validate"/>,
+/// prepare throws a <see cref="QuantizationAnnotationException"/>.
 /// </para>
 /// <para>
 /// Writing a quantizer: for each node to quantize, <c>annotations.GetOrCreate(node)</c>, put a spec per quantized input
@@ -22,7 +26,35 @@ namespace MLNet.Quantization.Quantizers;
 /// </remarks>
 public abstract class Quantizer
 {
-    /// <summary>Annotates the nodes of <paramref name="graph"/> to quantize, in <paramref name="annotations"/>.</summary>
+    /// <summary>
+    /// Changes the float graph before <see cref="Annotate"/>, for example to decompose an op the quantizer has no pattern
+    /// for into ops it has; the default leaves it as it is.
+    /// </summary>
+    /// <remarks>
+    /// The changed graph is what is calibrated and converted, so it must compute the same outputs from the same inputs.
+    /// The numeric suite (<c>NumericSuite</c>) compares a quantized model against the float graph without this change,
+    /// by tensor name, so tensors this adds have no float counterpart there.
+    /// </remarks>
+    /// <example>
+    /// <code language="csharp">
+    /// public override void TransformForAnnotation(OnnxGraph graph)
+    /// {
+    ///     foreach (var identity in graph.Nodes.Where(n => n.OpType == "Identity" &amp;&amp; !graph.IsGraphOutput(n.Outputs[0])).ToList())
+    ///     {
+    ///         graph.ReplaceAllUses(identity.Outputs[0], identity.Inputs[0]);
+    ///         graph.RemoveNode(identity);
+    ///     }
+    /// }
+    /// </code>
+    /// </example>
+    public virtual void TransformForAnnotation(OnnxGraph graph)
+    {
+    }
+
+    /// <summary>
+    /// Annotates the nodes of <paramref name="graph"/> to quantize, in <paramref name="annotations"/>. Reads the graph
+    /// only; change it in <see cref="TransformForAnnotation"/>.
+    /// </summary>
     public abstract void Annotate(OnnxGraph graph, QuantizationAnnotations annotations);
 
     /// <summary>
