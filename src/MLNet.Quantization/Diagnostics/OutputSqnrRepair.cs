@@ -65,11 +65,14 @@ public sealed class OutputSqnrRepair
         if ((_prepareOptions ?? new PrepareOptions()).QualityCheckSamples == 0)
             throw new ArgumentException("The output-SQNR repair measures on the check samples after convert; PrepareOptions.QualityCheckSamples must be above 0.", nameof(options));
 
+        if (_createQuantizer() is { IsDynamicMode: true })
+            throw new InvalidOperationException("The output-SQNR repair needs static quantization: a dynamic quantizer calibrates nothing, so no output SQNR is measured.");
+
+        // with every static activation back in float nothing is calibrated or checked, and the model is the float one
         var search = new FloatFallbackSearch(_createQuantizer, _prepareOptions, model, calibration, quantized =>
         {
-            if (quantized.Report.CheckedSamples == 0)
-                throw new InvalidOperationException("The output-SQNR repair needs static quantization: a dynamic quantizer calibrates nothing, so no output SQNR is measured.");
-            double db = quantized.Report.OutputSqnrDb ?? double.NaN;
+            double db = quantized.Report.OutputSqnrDb
+                ?? (quantized.Report.QuantizedNodesByOpType.Count == 0 ? double.PositiveInfinity : double.NaN);
             return (db, db);
         }, cancellationToken);
         var outcome = search.Run(options.LayerOpTypes, db => db >= options.MinOutputSqnrDb,
