@@ -12,7 +12,7 @@ namespace MLNet.Quantization.Cli.Tests;
 public sealed class ShardCommandsTests
 {
     /// <summary>The histogram merge tolerance of docs/scale-out.md: every scale within this relative difference of one pass.</summary>
-    private const double HistogramScaleTolerance = 0.02;
+    private const double HistogramScaleTolerance = 0.002;
 
     private static string _dir = "";
     private static string _all = "";
