@@ -12,7 +12,7 @@ mkdir -p "$out"
 # 1. The CLI tests quantize each model with rendered calibration data and keep the .npz and .int8.onnx files in $out.
 MLNET_REALMODELS_OUT="$out" dotnet test tests/MLNet.Quantization.RealModels.Tests -c Release --filter "FullyQualifiedName~CliQuantizeTests" >"$out/quantize.log" \
   || { cat "$out/quantize.log"; exit 1; }
-bin=tests/MLNet.Quantization.RealModels.Tests/bin/Release/net10.0/linux-x64
+bin=tests/MLNet.Quantization.RealModels.Tests/bin/Release/net10.0
 dotnet build src/MLNet.Quantization.Cli -c Release -v quiet -nologo >/dev/null
 cli=src/MLNet.Quantization.Cli/bin/Release/net10.0/linux-x64/mlnet-quantize
 
