@@ -2,7 +2,7 @@ using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Observers;
 using MLNet.Quantization.Onnx;
-using MLNet.Quantization.Quantizer;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.Flow;
