@@ -87,6 +87,9 @@ internal static class PerformanceReport
             md.AppendLine(string.Create(c, $"| {label} | {floatMs:F0} ms ({10000 * 1000 / floatMs:F0} rows/s) | {quantizedMs:F0} ms ({10000 * 1000 / quantizedMs:F0} rows/s) | {Spread(runs.Select(r => r.FloatMs / r.QuantizedMs).ToList())} |"));
         }
 
+        Console.Error.WriteLine("ML.NET dynamic scoring: fmnist_rowtf, 10,000 rows");
+        DynamicScoringReport.Append(md, rounds, reps);
+
         string text = md.ToString();
         Console.WriteLine(text);
         if (outPath is not null)

@@ -4,5 +4,7 @@ using MLNet.Quantization.Benchmarks;
 // `report` regenerates docs/benchmarks.md's performance tables (side-by-side ratios); anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "report")
     return PerformanceReport.Run(args[1..]);
+if (args.Length > 0 && args[0] == "dynamic-scoring")
+    return DynamicScoringReport.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(PerformanceReport).Assembly).Run(args);
 return 0;

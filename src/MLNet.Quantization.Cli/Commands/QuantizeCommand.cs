@@ -66,6 +66,11 @@ internal static class QuantizeCommand
         {
             Description = "Label-free repair (static mode): give back to float the fewest Conv/ConvTranspose/Gemm/MatMul layers, most harmful first, until the output SQNR against float on the check samples reaches this many dB.",
         };
+        var calibrationMemory = new Option<int>("--calibration-memory")
+        {
+            Description = "The most MB one calibration run may hold in inputs and observed activations; fewer samples per run than --batch-size when they would need more. Peak memory then does not grow with --calibration-samples.",
+            DefaultValueFactory = _ => DefaultCalibrationMemoryMB,
+        };
         var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 
         var timeout = TimeoutOption.Create();
@@ -75,7 +80,7 @@ internal static class QuantizeCommand
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
             model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, exclude, json,
-            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded, maxNodes, minOutputSqnr,
+            trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded, maxNodes, minOutputSqnr, calibrationMemory,
         };
         command.SetAction(parse =>
         {
@@ -86,7 +91,7 @@ internal static class QuantizeCommand
                 QuantizeNarrowConvs: parse.GetValue(narrowConvs) == "int8", BatchSize: parse.GetValue(batchSize),
                 InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)), TimeoutSeconds: parse.GetValue(timeout),
                 MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"), MaxNodes: parse.GetValue(maxNodes),
-                MinOutputSqnr: parse.GetValue(minOutputSqnr));
+                MinOutputSqnr: parse.GetValue(minOutputSqnr), CalibrationMemoryMB: parse.GetValue(calibrationMemory));
             if (options.Mode == "qat")
             {
                 if (qatMode is null)
@@ -111,7 +116,10 @@ internal static class QuantizeCommand
         string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
         string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
         int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, double? TimeoutSeconds = null, long? MaxFoldedBytes = null,
-        int MaxNodes = PrepareOptions.DefaultMaxNodeCount, double? MinOutputSqnr = null);
+        int MaxNodes = PrepareOptions.DefaultMaxNodeCount, int CalibrationMemoryMB = DefaultCalibrationMemoryMB, double? MinOutputSqnr = null);
+
+    /// <summary>The default of <c>--calibration-memory</c>, in MB (2^20 bytes).</summary>
+    public const int DefaultCalibrationMemoryMB = (int)(PrepareOptions.DefaultCalibrationMemoryBudgetBytes >> 20);
 
     /// <summary>Calibration samples per ONNX Runtime run unless <c>--batch-size</c> says otherwise.</summary>
     public const int DefaultBatchSize = 64;
@@ -148,6 +156,8 @@ internal static class QuantizeCommand
             throw new CliException($"--batch-size must be positive, got {s.BatchSize}");
         if (s.MaxNodes <= 0)
             throw new CliException($"--max-nodes must be positive, got {s.MaxNodes}");
+        if (s.CalibrationMemoryMB <= 0)
+            throw new CliException($"--calibration-memory must be a positive number of MB, got {s.CalibrationMemoryMB}");
         bool dynamic = s.Mode == "dynamic";
         if (target is not null && s.Mode == "qat")
             throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
@@ -165,6 +175,7 @@ internal static class QuantizeCommand
         {
             InputShapes = s.InputShapes,
             MaxNodeCount = s.MaxNodes,
+            CalibrationMemoryBudgetBytes = (long)s.CalibrationMemoryMB << 20,
             MaxFoldedTensorBytes = s.MaxFoldedBytes,
             Progress = ui.StageProgress,
         };
@@ -219,9 +230,9 @@ internal static class QuantizeCommand
         var prepared = QuantizationFlow.Prepare(model, BuildQuantizer(s, dynamic, graph), prepareOptions, token);
         if (prepared.NeedsCalibration)
         {
-            int batch = CalibrationBatchSize(s, prepared.FixedBatchSize, ui);
-            var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData!, s.CalibrationSamples, batch, exact: prepared.FixedBatchSize is not null);
-            long total = batches.Sum(b => (long)b[0].Shape[0]);
+            int batch = CalibrationBatchSize(s, prepared, ui);
+            using var batches = ModelInputs.Stream(prepared.Graph, s.CalibrationData!, s.CalibrationSamples, batch, exact: prepared.FixedBatchSize is not null);
+            long total = batches.TotalSamples;
             ui.WithProgress("calibrating", total, progress =>
             {
                 prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)), total, token);
@@ -279,6 +290,20 @@ internal static class QuantizeCommand
     /// <c>--batch-size</c>, or the model's fixed batch size when its batch dimension could not be made symbolic (then
     /// said on the console, since calibrating many samples per run is impossible).
     /// </summary>
+    internal static int CalibrationBatchSize(Settings s, PreparedModel prepared, CliConsole ui)
+    {
+        if (prepared.FixedBatchSize is not null)
+            return CalibrationBatchSize(s, prepared.FixedBatchSize, ui);
+        int batch = prepared.CalibrationBatchSize(s.BatchSize);
+        if (batch < s.BatchSize)
+        {
+            ui.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"note: calibration runs {batch} sample(s) per run instead of --batch-size {s.BatchSize}: the observed activations take {prepared.CalibrationBytesPerSample / 1048576.0:F1} MB per sample and --calibration-memory is {s.CalibrationMemoryMB} MB"));
+        }
+
+        return batch;
+    }
+
     internal static int CalibrationBatchSize(Settings s, int? fixedBatch, CliConsole ui)
     {
         if (fixedBatch is not { } size || size == s.BatchSize)

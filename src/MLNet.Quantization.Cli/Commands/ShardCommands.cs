@@ -84,9 +84,9 @@ internal static class ShardCommands
             var prepared = Prepare(s, ui, token);
             if (!prepared.NeedsCalibration)
                 throw new CliException($"--mode {s.Mode}: '{s.Model}' has no activations to calibrate; quantize it directly");
-            int batch = QuantizeCommand.CalibrationBatchSize(s, prepared.FixedBatchSize, ui);
-            var batches = ModelInputs.Batches(prepared.Graph, s.CalibrationData, s.CalibrationSamples, batch, exact: prepared.FixedBatchSize is not null);
-            long total = batches.Sum(b => (long)b[0].Shape[0]);
+            int batch = QuantizeCommand.CalibrationBatchSize(s, prepared, ui);
+            using var batches = ModelInputs.Stream(prepared.Graph, s.CalibrationData, s.CalibrationSamples, batch, exact: prepared.FixedBatchSize is not null);
+            long total = batches.TotalSamples;
             var result = ui.WithProgress("calibrating", total, progress =>
                 prepared.Calibrate(batches, new CallbackProgress<CalibrationProgress>(p => progress.Report(p.Samples)), total, token));
             prepared.SaveStatistics(s.Output);
@@ -142,7 +142,14 @@ internal static class ShardCommands
         if (!File.Exists(s.Model))
             throw new CliException($"--model: '{s.Model}' does not exist");
         var model = OnnxModel.Load(s.Model);
-        var options = new PrepareOptions { InputShapes = s.InputShapes, MaxNodeCount = s.MaxNodes, MaxFoldedTensorBytes = s.MaxFoldedBytes, Progress = ui.StageProgress };
+        var options = new PrepareOptions
+        {
+            InputShapes = s.InputShapes,
+            MaxNodeCount = s.MaxNodes,
+            CalibrationMemoryBudgetBytes = (long)s.CalibrationMemoryMB << 20,
+            MaxFoldedTensorBytes = s.MaxFoldedBytes,
+            Progress = ui.StageProgress,
+        };
         ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, options));
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, s.InputShapes);

@@ -103,7 +103,7 @@ internal static class NpyReader
         }
     }
 
-    private static float ToFloat(string dtype, ReadOnlySpan<byte> s) => dtype switch
+    internal static float ToFloat(string dtype, ReadOnlySpan<byte> s) => dtype switch
     {
         "<f4" => BinaryPrimitives.ReadSingleLittleEndian(s),
         "<f8" => (float)BinaryPrimitives.ReadDoubleLittleEndian(s),
@@ -112,7 +112,7 @@ internal static class NpyReader
         _ => s[0],
     };
 
-    private static long ToInt64(string dtype, ReadOnlySpan<byte> s) => dtype switch
+    internal static long ToInt64(string dtype, ReadOnlySpan<byte> s) => dtype switch
     {
         "<f4" => (long)BinaryPrimitives.ReadSingleLittleEndian(s),
         "<f8" => (long)BinaryPrimitives.ReadDoubleLittleEndian(s),

@@ -14,6 +14,21 @@ internal static class NpzReader
     public static Dictionary<string, NpyArray> Read(string path, IReadOnlyDictionary<string, ValueKind> wanted, int maxRows)
     {
         using var zip = ZipFile.OpenRead(path);
+        var result = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
+        foreach (var (key, entry) in Entries(path, zip, wanted.Keys))
+        {
+            string name = $"{path}:{entry.FullName}";
+            using var stream = new Crc32Stream(entry.Open(), entry.Crc32, name);
+            result[key] = NpyReader.Read(stream, name, entry.Length, wanted[key], maxRows);
+        }
+
+        return result;
+    }
+
+    /// <summary>The archive's entry for each wanted array name.</summary>
+    /// <exception cref="CliException">The archive is ambiguous or lacks a wanted array (the message lists those it has).</exception>
+    public static List<(string Key, ZipArchiveEntry Entry)> Entries(string path, ZipArchive zip, IEnumerable<string> wanted)
+    {
         var entries = new Dictionary<string, ZipArchiveEntry>(StringComparer.Ordinal);
         foreach (var entry in zip.Entries.Where(e => e.Name.EndsWith(".npy", StringComparison.Ordinal)))
         {
@@ -22,16 +37,8 @@ internal static class NpzReader
                 throw new CliException($"'{path}' is ambiguous: entries '{entries[key].FullName}' and '{entry.FullName}' both hold array '{key}'");
         }
 
-        var result = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
-        foreach (var (key, kind) in wanted)
-        {
-            if (!entries.TryGetValue(key, out var entry))
-                throw new CliException($"data file '{path}' has no array for model input '{key}' (has: {string.Join(", ", entries.Keys)})");
-            string name = $"{path}:{entry.FullName}";
-            using var stream = new Crc32Stream(entry.Open(), entry.Crc32, name);
-            result[key] = NpyReader.Read(stream, name, entry.Length, kind, maxRows);
-        }
-
-        return result;
+        return wanted.Select(key => entries.TryGetValue(key, out var entry)
+            ? (key, entry)
+            : throw new CliException($"data file '{path}' has no array for model input '{key}' (has: {string.Join(", ", entries.Keys)})")).ToList();
     }
 }

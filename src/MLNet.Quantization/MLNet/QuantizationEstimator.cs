@@ -59,6 +59,8 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             throw new ArgumentOutOfRangeException(nameof(options), $"IntraOpNumThreads must be 0 (ORT's default) or more, got {options.IntraOpNumThreads}.");
         if (options.MaxNodeCount < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxNodeCount must be at least 1, got {options.MaxNodeCount}.");
+        if (options.CalibrationMemoryBudgetBytes <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options), $"CalibrationMemoryBudgetBytes must be positive, got {options.CalibrationMemoryBudgetBytes}.");
         if (options.BatchSize < 1 || options.ScoringBatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize and ScoringBatchSize must be at least 1, got {options.BatchSize} and {options.ScoringBatchSize}.");
         if (options.Quantizer is not null && (options.ActivationObserver is not null || options.ReduceRange || options.ExcludedNodes.Count > 0))
@@ -114,6 +116,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             InputShapes = InputShapes,
             MaxFoldedTensorBytes = _options.MaxFoldedTensorBytes,
             MaxNodeCount = _options.MaxNodeCount,
+            CalibrationMemoryBudgetBytes = _options.CalibrationMemoryBudgetBytes,
             Progress = _options.StageProgress,
         };
         var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), prepareOptions, _options.CancellationToken);
@@ -130,7 +133,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
                     throw new InvalidOperationException("The calibration data view has no rows; static quantization needs representative rows (or use QuantizationMode.Dynamic).");
             }
 
-            int batch = prepared.FixedBatchSize ?? (bindings.Any(b => b.RowSize < 0) ? 1 : _options.BatchSize);
+            int batch = prepared.FixedBatchSize ?? (bindings.Any(b => b.RowSize < 0) ? 1 : prepared.CalibrationBatchSize(_options.BatchSize));
             long? total = input.GetRowCount() is { } rows ? Math.Min((long)_options.MaxCalibrationRows, rows) : null;
             var batches = CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null);
             if (_options.MinOutputSqnr is { } minSqnr)
@@ -147,13 +150,14 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
         byte[] qdq = quantized.Model.ToBytes();
         var types = bindings.ToDictionary(b => b.Name, b => b.ColumnElementType, StringComparer.Ordinal);
         byte[] scoring = InputAdapter.Adapt(quantized.Model, types);
-        int scoringBatch = _options.Mode == QuantizationMode.Dynamic ? 1 : _options.ScoringBatchSize;
+        var (sessionModel, scoringBatch) = DynamicScoringModel.Choose(quantized.Model, _options.DynamicRangeScope, _options.ScoringBatchSize, _options.CancellationToken);
+        byte[] session = ReferenceEquals(sessionModel, quantized.Model) ? scoring : InputAdapter.Adapt(sessionModel, types);
         var file = ScoringModelFile.Write(scoring, _options.TempDirectory);
         Microsoft.ML.Transforms.Onnx.OnnxTransformer? onnx = null;
         try
         {
             onnx = _catalog.ApplyOnnxModel(_outputNames, InputColumnNames.ToArray(), file.Path).Fit(input);
-            return new QuantizedModelTransformer(onnx, file, scoring, qdq, quantized.Report, scoringInputs, types, scoringBatch, _options.IntraOpNumThreads);
+            return new QuantizedModelTransformer(onnx, file, session, qdq, quantized.Report, scoringInputs, types, scoringBatch, _options.IntraOpNumThreads);
         }
         catch
         {

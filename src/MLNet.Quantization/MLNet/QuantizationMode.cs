@@ -8,7 +8,7 @@ public enum QuantizationMode
 
     /// <summary>
     /// Dynamic quantization: activation ranges are computed at run time (Gemm/MatMul with constant weights only).
-    /// <c>Fit</c> reads no rows. Scoring runs one row per ONNX Runtime call, because dynamic ranges depend on the batch.
+    /// <c>Fit</c> reads no rows. Ranges are per row by default, so batched scoring gives each row the outputs it has alone; see <see cref="DynamicRangeScope"/>.
     /// </summary>
     Dynamic,
 }

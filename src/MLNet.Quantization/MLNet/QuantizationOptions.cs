@@ -90,6 +90,13 @@ public sealed class QuantizationOptions
     public int BatchSize { get; set; } = 64;
 
     /// <summary>
+    /// The most bytes one calibration run may hold in inputs and observed activations (default 512 MiB), as
+    /// <see cref="PrepareOptions.CalibrationMemoryBudgetBytes"/>: a batch of <see cref="BatchSize"/> rows that would need
+    /// more runs fewer rows, so peak memory during <c>Fit</c> does not grow with <see cref="MaxCalibrationRows"/>.
+    /// </summary>
+    public long CalibrationMemoryBudgetBytes { get; set; } = PrepareOptions.DefaultCalibrationMemoryBudgetBytes;
+
+    /// <summary>
     /// Rows per ONNX Runtime run when <see cref="QuantizedModelTransformer.Transform"/> scores (default 64, the fastest
     /// setting measured; the figures are in the repository's <c>docs/benchmarks.md</c>).
     /// A model exported with a fixed batch of 1 (CNTK, Keras) is made batchable first when its graph allows it, and then
@@ -97,6 +104,13 @@ public sealed class QuantizationOptions
     /// <see cref="QuantizedModelTransformer.ScoringBatchSize"/> says which.
     /// </summary>
     public int ScoringBatchSize { get; set; } = 64;
+
+    /// <summary>
+    /// What one run-time activation range covers when a dynamic model scores many rows per run: each row
+    /// (<see cref="DynamicRangeScope.PerRow"/>, the default; a row's outputs do not depend on its batch mates) or the
+    /// whole batch (<see cref="DynamicRangeScope.PerBatch"/>, PyTorch's dynamic linear semantics). Static models ignore it.
+    /// </summary>
+    public DynamicRangeScope DynamicRangeScope { get; set; } = DynamicRangeScope.PerRow;
 
     /// <summary>
     /// Threads ONNX Runtime uses inside one operator when scoring, as <c>ApplyOnnxModel</c>'s <c>intraOpNumThreads</c>;

@@ -14,7 +14,7 @@ namespace MLNet.Quantization;
 /// <remarks>
 /// <para><see cref="Transform"/> is lazy. Its cursor reads up to <see cref="QuantizationOptions.ScoringBatchSize"/>
 /// rows ahead, runs the model once on them and serves them one at a time; the values are the same as one row per run
-/// (dynamic mode runs one row per run, since its activation ranges depend on the batch).</para>
+/// (dynamic mode computes activation ranges per row, see <see cref="QuantizationOptions.DynamicRangeScope"/>).</para>
 /// <para>Saving: <c>mlContext.Model.Save</c> writes the wrapped OnnxTransformer, QDQ bytes included. ML.NET 5.0.1 does
 /// not let third-party transformers register a loader, so <c>mlContext.Model.Load</c> gives back that plain
 /// OnnxTransformer: it runs the same int8 model, one row per run, and needs only Microsoft.ML.OnnxTransformer (not this
@@ -60,7 +60,8 @@ public sealed partial class QuantizedModelTransformer : ITransformer, IDisposabl
     /// <summary>
     /// Rows per ONNX Runtime run in <see cref="Transform"/>: <see cref="QuantizationOptions.ScoringBatchSize"/>, or 1 when
     /// the model's batch dimension stays fixed (<see cref="QuantizationReport.FixedBatchSize"/>; a fixed batch the graph
-    /// allows to be symbolic was made symbolic, see <see cref="QuantizationReport.BatchDimension"/>) or in dynamic mode.
+    /// allows to be symbolic was made symbolic, see <see cref="QuantizationReport.BatchDimension"/>), or in dynamic mode when
+    /// the model has no per-row form (<see cref="DynamicRangeScope.PerRow"/>).
     /// Variable-size vector columns also score one row per run.
     /// </summary>
     public int ScoringBatchSize => _batchSize;

@@ -115,4 +115,27 @@ public sealed class PrepareOptions
     }
 
     private readonly int _maxNodeCount = DefaultMaxNodeCount;
+
+    /// <summary>The default of <see cref="CalibrationMemoryBudgetBytes"/>: 512 MiB.</summary>
+    public const long DefaultCalibrationMemoryBudgetBytes = 512L << 20;
+
+    /// <summary>
+    /// The most bytes one calibration run may hold in observed tensors (default 512 MiB). A run returns the batch's
+    /// inputs and every observed activation at once, so a batch takes at most budget ÷ (those tensors' bytes per sample,
+    /// from shape inference) samples: <see cref="PreparedModel.CalibrationBatchSize"/> says how many. Peak memory then
+    /// depends on the budget and not on the number of calibration samples. A model with a fixed batch runs its batch.
+    /// </summary>
+    /// <example><c>new PrepareOptions { CalibrationMemoryBudgetBytes = 256L &lt;&lt; 20 }</c> for 256 MiB.</example>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    public long CalibrationMemoryBudgetBytes
+    {
+        get => _calibrationMemoryBudgetBytes;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            _calibrationMemoryBudgetBytes = value;
+        }
+    }
+
+    private readonly long _calibrationMemoryBudgetBytes = DefaultCalibrationMemoryBudgetBytes;
 }

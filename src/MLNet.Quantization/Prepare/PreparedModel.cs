@@ -62,6 +62,33 @@ public sealed partial class PreparedModel
     public IReadOnlyList<string> ObservedActivations =>
         _groups.Where(g => g.Kind == QuantGroupKind.Activation).SelectMany(g => g.Tensors).Distinct(StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// Samples per calibration run for <paramref name="requested"/> asked for: the model's fixed batch if it has one, else
+    /// <paramref name="requested"/> lowered so that the inputs and observed activations of one run fit in
+    /// <see cref="PrepareOptions.CalibrationMemoryBudgetBytes"/> (at least 1).
+    /// </summary>
+    /// <example><c>prepared.Calibrate(data.Batches("input", prepared.CalibrationBatchSize(64)))</c></example>
+    public int CalibrationBatchSize(int requested)
+    {
+        if (FixedBatchSize is { } fixedBatch)
+            return fixedBatch;
+        return CalibrationMemory.BatchSize(CalibrationBytesPerSample, _options.CalibrationMemoryBudgetBytes, requested);
+    }
+
+    /// <summary>The bytes per sample one calibration run holds (inputs and observed activations), 0 when shapes are unknown.</summary>
+    internal long CalibrationBytesPerSample => _bytesPerSample ??= CalibrationMemory.BytesPerSample(CalibrationTensors()) ?? 0;
+
+    private long? _bytesPerSample;
+
+    private IEnumerable<ValueInfo?> CalibrationTensors()
+    {
+        var inputs = _graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var observed = ObservedActivations.Where(t => !inputs.ContainsKey(t)).ToList();
+        var missing = observed.Where(t => _graph.GetValueInfo(t)?.Shape is null).ToList();
+        var inferred = missing.Count > 0 ? OrtShapeInference.Infer(_graph, missing) : new Dictionary<string, ValueInfo>();
+        return inputs.Values.Concat(observed.Select(t => _graph.GetValueInfo(t) is { Shape: not null } info ? info : inferred.GetValueOrDefault(t)));
+    }
+
     /// <summary>True when static activations need calibration data before <see cref="Convert"/>.</summary>
     public bool NeedsCalibration => _groups.Any(g => g.Kind == QuantGroupKind.Activation);
 

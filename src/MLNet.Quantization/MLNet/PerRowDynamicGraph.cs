@@ -1,0 +1,188 @@
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx;
+
+namespace MLNet.Quantization;
+
+/// <summary>
+/// Rewrites a dynamic QDQ model so that ONNX Runtime computes every activation range per row (per slice along
+/// dimension 0) instead of over the whole batch, while the products still run in ORT's int8 GEMM (MatMulInteger).
+/// </summary>
+/// <remarks>
+/// <para>ONNX <c>DynamicQuantizeLinear</c> and ORT's <c>DynamicQuantizeMatMul</c> take one scale and zero point for
+/// the whole input tensor, and ORT's <c>MatMulInteger</c> and <c>MatMulIntegerToFloat</c> accept only a per-tensor
+/// zero point for A. Each dynamic linear <c>y = x·W + b</c> (W int8 [K, N], per-channel or per-tensor scale, zero
+/// point 0) is therefore written out as the arithmetic ORT's fused kernel does, with the range taken per row:</para>
+/// <code>
+/// x3   = Reshape(x, [0, -1, K])                                 rows × M × K
+/// lo   = Min(ReduceMin(x3, [1, 2]), 0);  hi = Max(ReduceMax(x3, [1, 2]), 0)
+/// s    = hi == lo ? 1 : (hi − lo) / 255;  zp = Round(Clip(−lo / s, 0, 255))        one per row, as ORT
+/// q    = QuantizeLinear(x3, s, zp, axis 0)                                      uint8
+/// acc  = MatMulInteger(q, W + 128, b_zero_point 128) − zp · colsum(W)          exact int32
+/// y    = Reshape(float(acc) · (s · w_scale) + b, shape(x)[:-1] ++ [N])
+/// </code>
+/// <para>Integer products are exact and every other op is elementwise or reduces within one row, so a row's output
+/// does not depend on the other rows of its batch. A batch of one row computes the qparams of the per-tensor graph.</para>
+/// <para>The rewrite gives up (returns null) when any dynamic quantization is left that it cannot express per row,
+/// for example an activation × activation product.</para>
+/// </remarks>
+internal static class PerRowDynamicGraph
+{
+    private const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>The per-row model, or null when some dynamic quantization of <paramref name="model"/> has no per-row form here.</summary>
+    public static OnnxModel? TryRewrite(OnnxModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var graph = OnnxGraph.FromModel(model);
+        bool rewritten = false;
+        foreach (var node in graph.Nodes.ToList())
+        {
+            if (TryMatch(graph, node) is { } linear)
+            {
+                graph.RemoveNode(node, replacingProducer: true);
+                EmitPerRow(graph, linear, node.Outputs[0], node.Name);
+                rewritten = true;
+            }
+        }
+
+        RemoveDeadQuantization(graph);
+        if (!rewritten || graph.Nodes.Any(n => n.OpType is "DynamicQuantizeLinear" or "DynamicQuantizeMatMul" or "MatMulIntegerToFloat"))
+            return null;
+        graph.RemoveUnusedInitializers();
+        return graph.ToModel();
+    }
+
+    /// <summary>A dynamic linear: float input, int8 weight [K, N], weight scales (1 or N), optional float bias [N].</summary>
+    private sealed record Linear(string Input, sbyte[] Weight, int K, int N, float[] WeightScale, string? Bias);
+
+    private static Linear? TryMatch(OnnxGraph graph, OnnxNode node)
+    {
+        if (node.OpType == "DynamicQuantizeMatMul" && node.Domain == MicrosoftDomain)
+        {
+            string? bias = node.Inputs.Count > 4 && node.Inputs[4].Length > 0 ? node.Inputs[4] : null;
+            string? zeroPoint = node.Inputs.Count > 3 && node.Inputs[3].Length > 0 ? node.Inputs[3] : null;
+            return Weight(graph, node.Inputs[1], node.Inputs[2], zeroPoint, axis: 1) is { } w ? w with { Input = node.Inputs[0], Bias = bias } : null;
+        }
+
+        if (node.OpType != "MatMul" || !node.IsDefaultDomain)
+            return null;
+        if (graph.GetProducer(node.Inputs[0]) is not { OpType: "DequantizeLinear" } dqA
+            || graph.GetProducer(dqA.Inputs[0]) is not { OpType: "DynamicQuantizeLinear" } dynamic
+            || dqA.Inputs.Count < 3 || dqA.Inputs[1] != dynamic.Outputs[1] || dqA.Inputs[2] != dynamic.Outputs[2]
+            || graph.GetProducer(node.Inputs[1]) is not { OpType: "DequantizeLinear" } dqW)
+            return null;
+        string? wZeroPoint = dqW.Inputs.Count > 2 && dqW.Inputs[2].Length > 0 ? dqW.Inputs[2] : null;
+        return Weight(graph, dqW.Inputs[0], dqW.Inputs[1], wZeroPoint, dqW.GetInt("axis", 1)) is { } weight ? weight with { Input = dynamic.Inputs[0] } : null;
+    }
+
+    /// <summary>A constant int8 [K, N] weight with zero points 0 and a scale per tensor or per column.</summary>
+    private static Linear? Weight(OnnxGraph graph, string weight, string scale, string? zeroPoint, long axis)
+    {
+        if (!graph.TryGetConstant(weight, out var w) || w.ElementType != TensorElementType.Int8 || w.Dims.Count != 2
+            || !graph.TryGetConstant(scale, out var s) || s.ElementType != TensorElementType.Float)
+            return null;
+        int k = checked((int)w.Dims[0]), n = checked((int)w.Dims[1]);
+        var scales = s.ToFloatArray();
+        if (!(scales.Length == 1 && s.Dims.Count <= 1) && !(scales.Length == n && s.Dims.Count == 1 && axis is 1 or -1))
+            return null;
+        if (zeroPoint is not null && (!graph.TryGetConstant(zeroPoint, out var zp) || zp.ElementType != TensorElementType.Int8 || zp.ToArray<sbyte>().Any(z => z != 0)))
+            return null;
+        return new Linear("", w.ToArray<sbyte>(), k, n, scales, null);
+    }
+
+    private static void EmitPerRow(OnnxGraph graph, Linear linear, string output, string name)
+    {
+        var emit = new Emitter(graph, name, graph.GetOpsetVersion());
+        string x3 = emit.Op("Reshape", linear.Input, emit.Int64s([0, -1, linear.K]));
+        string lo = emit.Op("Min", emit.Reduce("ReduceMin", x3), emit.Float(0));
+        string hi = emit.Op("Max", emit.Reduce("ReduceMax", x3), emit.Float(0));
+        string range = emit.Op("Sub", hi, lo);
+        string scale = emit.Op("Where", emit.Op("Equal", range, emit.Float(0)), emit.Float(1), emit.Op("Div", range, emit.Float(255)));
+        string zeroFloat = emit.Op("Round", emit.Op("Clip", emit.Op("Neg", emit.Op("Div", lo, scale)), emit.Float(0), emit.Float(255)));
+        string zeroPoint = emit.Cast(zeroFloat, TensorElementType.UInt8);
+        var quantize = emit.Node("QuantizeLinear", x3, scale, zeroPoint);
+        quantize.Node.SetInt("axis", 0);
+        // uint8 weights with zero point 128 (exactly the int8 values): ORT's u8s8 kernels on AVX2 without VNNI add pairs of
+        // products in int16 with saturation, its u8u8 kernels do not (ORT's own QDQ fusion turns int8 weights to uint8 so too).
+        var shifted = linear.Weight.Select(w => (byte)(w + 128)).ToArray();
+        string product = emit.Op("MatMulInteger", quantize.Output, emit.Constant(TensorData.FromUInt8(name + "_weight", [linear.K, linear.N], shifted)), "",
+            emit.Constant(TensorData.FromUInt8(name + "_weight_zero_point", [], [128])));
+        string rowZeroPoint = emit.Op("Reshape", emit.Cast(zeroPoint, TensorElementType.Int32), emit.Int64s([-1, 1, 1]));
+        string corrected = emit.Op("Sub", product, emit.Op("Mul", rowZeroPoint, emit.Constant(TensorData.FromInt32(name + "_colsum", [linear.N], ColumnSums(linear)))));
+        string rowScale = emit.Op("Reshape", scale, emit.Int64s([-1, 1, 1]));
+        long[] scaleDims = linear.WeightScale.Length == 1 ? [] : [linear.N];
+        string outputScale = emit.Op("Mul", rowScale, emit.Constant(TensorData.FromFloats(name + "_weight_scale", scaleDims, linear.WeightScale)));
+        string y = emit.Op("Mul", emit.Cast(corrected, TensorElementType.Float), outputScale);
+        if (linear.Bias is not null)
+            y = emit.Op("Add", y, linear.Bias);
+        var leading = emit.Node("Slice", emit.Op("Shape", linear.Input), emit.Int64s([0]), emit.Int64s([-1]));
+        string shape = emit.Op("Concat", leading.Output, emit.Int64s([linear.N]));
+        graph.GetProducer(shape)!.SetInt("axis", 0);
+        graph.AddNode("Reshape", [y, shape], [output], name);
+    }
+
+    private static int[] ColumnSums(Linear linear)
+    {
+        var sums = new int[linear.N];
+        for (int r = 0; r < linear.K; r++)
+        {
+            for (int c = 0; c < linear.N; c++)
+                sums[c] += linear.Weight[r * linear.N + c];
+        }
+
+        return sums;
+    }
+
+    /// <summary>Removes DequantizeLinear and DynamicQuantizeLinear nodes nothing reads any more.</summary>
+    private static void RemoveDeadQuantization(OnnxGraph graph)
+    {
+        bool removed = true;
+        while (removed)
+        {
+            removed = false;
+            foreach (var node in graph.Nodes.Where(n => n.OpType is "DequantizeLinear" or "DynamicQuantizeLinear").ToList())
+            {
+                if (node.Outputs.All(o => o.Length == 0 || (!graph.IsUsed(o) && !graph.IsGraphOutput(o))))
+                {
+                    graph.RemoveNode(node);
+                    removed = true;
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds nodes and constants named after the linear they replace.</summary>
+    private sealed class Emitter(OnnxGraph graph, string prefix, long opset)
+    {
+        public (OnnxNode Node, string Output) Node(string opType, params string[] inputs)
+        {
+            string output = graph.UniqueName($"{prefix}_{opType}");
+            return (graph.AddNode(opType, inputs, [output], output), output);
+        }
+
+        public string Op(string opType, params string[] inputs) => Node(opType, inputs).Output;
+
+        public string Cast(string input, TensorElementType to)
+        {
+            var cast = Node("Cast", input);
+            cast.Node.SetInt("to", (long)to);
+            return cast.Output;
+        }
+
+        /// <summary>Reduces a [rows, M, K] tensor over its last two axes to one value per row (axes an attribute before opset 18, an input from 18).</summary>
+        public string Reduce(string opType, string input)
+        {
+            var reduce = opset >= 18 ? Node(opType, input, Int64s([1, 2])) : Node(opType, input);
+            if (opset < 18)
+                reduce.Node.SetInts("axes", [1, 2]);
+            reduce.Node.SetInt("keepdims", 0);
+            return reduce.Output;
+        }
+
+        public string Float(float value) => Constant(TensorData.FromFloats($"{prefix}_f", [], [value]));
+
+        public string Int64s(long[] values) => Constant(TensorData.FromInt64($"{prefix}_i", [values.Length], values));
+
+        public string Constant(TensorData tensor) => graph.AddInitializer(tensor);
+    }
+}
