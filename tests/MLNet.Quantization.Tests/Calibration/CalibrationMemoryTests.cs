@@ -27,9 +27,9 @@ public sealed class CalibrationMemoryTests
     [TestMethod]
     public void BatchSizeKeepsBytesPerSampleTimesSamplesWithinTheBudget()
     {
-        long perSample = 4L * (3 * 224 * 224 + 64 * 112 * 112 + 64 * 56 * 56); // 16.06 MB
-        Assert.AreEqual(31, CalibrationMemory.BatchSize(perSample, 512L << 20, 64));
-        Assert.IsTrue(31 * perSample <= 512L << 20 && 32 * perSample > 512L << 20);
+        long perSample = 4L * (3 * 224 * 224 + 64 * 112 * 112 + 64 * 56 * 56); // 4.4 MiB
+        Assert.AreEqual(29, CalibrationMemory.BatchSize(perSample, 128L << 20, 64));
+        Assert.IsTrue(29 * perSample <= 128L << 20 && 30 * perSample > 128L << 20);
         Assert.AreEqual(64, CalibrationMemory.BatchSize(perSample, 4L << 30, 64), "a large budget keeps the batch asked for");
         Assert.AreEqual(1, CalibrationMemory.BatchSize(perSample, 1 << 20, 64), "one sample larger than the budget still runs");
         Assert.AreEqual(64, CalibrationMemory.BatchSize(null, 1 << 20, 64), "unknown sizes keep the batch asked for");
