@@ -31,11 +31,13 @@ internal static class DynamicScoringReport
         var view = ml.Data.LoadFromEnumerable(MLNetScoringBenchmarks.Rows(test));
         string model = MLNetScoringBenchmarks.FindModel("fmnist_rowtf.onnx");
         var floatModel = ml.Transforms.ApplyOnnxModel(new Microsoft.ML.Transforms.Onnx.OnnxOptions { ModelFile = model, OutputColumns = ["logits"], InputColumns = ["input"], IntraOpNumThreads = threads ?? 0 }).Fit(view);
+        using var singleRow = Fit(ml, model, DynamicRangeScope.SingleRow, view, threads);
         using var perRow = Fit(ml, model, DynamicRangeScope.PerRow, view, threads);
         using var perBatch = Fit(ml, model, DynamicRangeScope.PerBatch, view, threads);
         var sides = new Func<int>[]
         {
             () => MLNetScoringBenchmarks.Drain(floatModel.Transform(view)),
+            () => MLNetScoringBenchmarks.Drain(singleRow.Transform(view)),
             () => MLNetScoringBenchmarks.Drain(perRow.Transform(view)),
             () => MLNetScoringBenchmarks.Drain(perBatch.Transform(view)),
         };
@@ -60,9 +62,9 @@ internal static class DynamicScoringReport
 
         (floatModel as IDisposable)?.Dispose();
         md.AppendLine();
-        md.AppendLine(string.Create(c, $"| ML.NET `Transform` + cursor, fmnist_rowtf dynamic, 10,000 rows, {perRow.ScoringBatchSize} rows per run, intra-op threads {(threads is { } t ? t.ToString(c) : "ORT default")} | ms (rows/s) | vs `ApplyOnnxModel` float |"));
+        md.AppendLine(string.Create(c, $"| ML.NET `Transform` + cursor, fmnist_rowtf dynamic, 10,000 rows, {perRow.ScoringBatchSize} rows per run for `PerRow` and `PerBatch`, intra-op threads {(threads is { } t ? t.ToString(c) : "ORT default")} | ms (rows/s) | vs `ApplyOnnxModel` float |"));
         md.AppendLine("| --- | ---: | ---: |");
-        string[] labels = ["`ApplyOnnxModel` float (one row per run)", "`QuantizedModelTransformer`, `DynamicRangeScope.PerRow`", "`QuantizedModelTransformer`, `DynamicRangeScope.PerBatch`"];
+        string[] labels = ["`ApplyOnnxModel` float (one row per run)", "`QuantizedModelTransformer`, `DynamicRangeScope.SingleRow` (default, one row per run)", "`QuantizedModelTransformer`, `DynamicRangeScope.PerRow`", "`QuantizedModelTransformer`, `DynamicRangeScope.PerBatch`"];
         for (int s = 0; s < labels.Length; s++)
         {
             double ms = Runtime.SideBySideBenchmark.Median(medians.Select(m => m[s]).ToList());

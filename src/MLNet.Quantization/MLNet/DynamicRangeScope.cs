@@ -13,7 +13,15 @@ namespace MLNet.Quantization;
 public enum DynamicRangeScope
 {
     /// <summary>
-    /// The default: each row gets its own activation range, so a row's outputs do not depend on the rows scored with it,
+    /// The default: a model with run-time activation ranges scores one row per ONNX Runtime run, on the exported QDQ
+    /// model itself, so its outputs equal those of the exported model (and of ML.NET's <c>OnnxTransformer</c> after
+    /// <c>mlContext.Model.Load</c>) bit for bit. The slowest of the three; see docs/dynamic-scoring.md for the measured
+    /// rows/s of each.
+    /// </summary>
+    SingleRow,
+
+    /// <summary>
+    /// Each row gets its own activation range, many rows per run, so a row's outputs do not depend on the rows scored with it,
     /// and equal the exported QDQ model's outputs for that row alone. Each dynamic linear runs as ORT's int8
     /// <c>MatMulInteger</c> with per-row scales and zero points (see docs/dynamic-scoring.md). When the model has a
     /// dynamic quantization that has no per-row form, or a row's result is found to depend on its batch mates, it

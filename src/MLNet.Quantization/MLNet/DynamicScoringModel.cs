@@ -15,13 +15,16 @@ internal static class DynamicScoringModel
 
     /// <summary>
     /// The model to score and its rows per run: <paramref name="qdq"/> at <paramref name="batch"/> rows for
-    /// <see cref="DynamicRangeScope.PerBatch"/>; for <see cref="DynamicRangeScope.PerRow"/> the per-row rewrite, checked
+    /// <see cref="DynamicRangeScope.PerBatch"/>; <paramref name="qdq"/> at one row per run for
+    /// <see cref="DynamicRangeScope.SingleRow"/>; for <see cref="DynamicRangeScope.PerRow"/> the per-row rewrite, checked
     /// in ORT to give each of three random rows the same outputs alone and together, or else <paramref name="qdq"/> at one row per run.
     /// </summary>
     public static (OnnxModel Model, int Batch) Choose(OnnxModel qdq, DynamicRangeScope scope, int batch, CancellationToken cancellationToken)
     {
         if (scope == DynamicRangeScope.PerBatch || !HasRunTimeRanges(qdq))
             return (qdq, batch);
+        if (scope == DynamicRangeScope.SingleRow)
+            return (qdq, 1);
         if (batch == 1 || PerRowDynamicGraph.TryRewrite(qdq) is not { } perRow || !RowsAreIndependent(perRow, cancellationToken))
             return (qdq, 1);
         return (perRow, batch);

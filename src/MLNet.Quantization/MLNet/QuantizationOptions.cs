@@ -106,11 +106,12 @@ public sealed class QuantizationOptions
     public int ScoringBatchSize { get; set; } = 64;
 
     /// <summary>
-    /// What one run-time activation range covers when a dynamic model scores many rows per run: each row
-    /// (<see cref="DynamicRangeScope.PerRow"/>, the default; a row's outputs do not depend on its batch mates) or the
-    /// whole batch (<see cref="DynamicRangeScope.PerBatch"/>, PyTorch's dynamic linear semantics). Static models ignore it.
+    /// How a dynamic model scores: one row per run on the exported model (<see cref="DynamicRangeScope.SingleRow"/>, the
+    /// default; outputs equal the exported model's), many rows per run with a range per row
+    /// (<see cref="DynamicRangeScope.PerRow"/>; a row's outputs do not depend on its batch mates) or with one range over
+    /// the batch (<see cref="DynamicRangeScope.PerBatch"/>, PyTorch's dynamic linear semantics). Static models ignore it.
     /// </summary>
-    public DynamicRangeScope DynamicRangeScope { get; set; } = DynamicRangeScope.PerRow;
+    public DynamicRangeScope DynamicRangeScope { get; set; } = DynamicRangeScope.SingleRow;
 
     /// <summary>
     /// Threads ONNX Runtime uses inside one operator when scoring, as <c>ApplyOnnxModel</c>'s <c>intraOpNumThreads</c>;

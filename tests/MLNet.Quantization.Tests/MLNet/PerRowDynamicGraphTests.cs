@@ -63,6 +63,16 @@ public sealed class PerRowDynamicGraphTests
         Assert.AreEqual(32, DynamicScoringModel.Choose(DynamicQdq(transposeBatch: false), DynamicRangeScope.PerRow, 32, CancellationToken.None).Batch);
     }
 
+    [TestMethod]
+    public void TheDefaultScopeScoresTheExportedModelOneRowPerRun()
+    {
+        var qdq = DynamicQdq(transposeBatch: false);
+        Assert.AreEqual(DynamicRangeScope.SingleRow, new QuantizationOptions().DynamicRangeScope);
+        var (model, batch) = DynamicScoringModel.Choose(qdq, DynamicRangeScope.SingleRow, 32, CancellationToken.None);
+        Assert.AreEqual(1, batch);
+        Assert.AreSame(qdq, model, "the exported QDQ model itself, not the per-row rewrite");
+    }
+
 
     private static float[] RandomRow(Random rng, float scale) =>
         Enumerable.Range(0, T * K).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
