@@ -57,7 +57,7 @@ internal static class DynamicScoringReport
                 }
             }
 
-            medians.Add(times.Select(Runtime.SideBySideBenchmark.Median).ToArray());
+            medians.Add(times.Select(Cli.Benchmarking.SideBySideBenchmark.Median).ToArray());
         }
 
         (floatModel as IDisposable)?.Dispose();
@@ -67,9 +67,9 @@ internal static class DynamicScoringReport
         string[] labels = ["`ApplyOnnxModel` float (one row per run)", "`QuantizedModelTransformer`, `DynamicRangeScope.SingleRow` (default, one row per run)", "`QuantizedModelTransformer`, `DynamicRangeScope.PerRow`", "`QuantizedModelTransformer`, `DynamicRangeScope.PerBatch`"];
         for (int s = 0; s < labels.Length; s++)
         {
-            double ms = Runtime.SideBySideBenchmark.Median(medians.Select(m => m[s]).ToList());
+            double ms = Cli.Benchmarking.SideBySideBenchmark.Median(medians.Select(m => m[s]).ToList());
             var ratios = medians.Select(m => m[0] / m[s]).ToList();
-            md.AppendLine(string.Create(c, $"| {labels[s]} | {ms:F0} ({10000 * 1000 / ms:F0}) | {Runtime.SideBySideBenchmark.Median(ratios):F2}× ({ratios.Min():F2}–{ratios.Max():F2}) |"));
+            md.AppendLine(string.Create(c, $"| {labels[s]} | {ms:F0} ({10000 * 1000 / ms:F0}) | {Cli.Benchmarking.SideBySideBenchmark.Median(ratios):F2}× ({ratios.Min():F2}–{ratios.Max():F2}) |"));
         }
     }
 

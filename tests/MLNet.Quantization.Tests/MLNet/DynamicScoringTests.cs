@@ -165,7 +165,7 @@ public sealed class DynamicScoringTests
         var data = rows.SelectMany(r => r).ToArray();
         var input = NamedOnnxValue.CreateFromTensor("input", new DenseTensor<float>(data, [rows.Count, 1, 28, 28]));
         using var results = session.Run([input]);
-        var logits = results.First().AsTensor<float>().ToArray();
+        var logits = results[0].AsTensor<float>().ToArray();
         int width = logits.Length / rows.Count;
         return Enumerable.Range(0, rows.Count).Select(i => logits.AsSpan(i * width, width).ToArray()).ToList();
     }

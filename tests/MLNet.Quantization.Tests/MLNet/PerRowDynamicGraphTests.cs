@@ -154,7 +154,7 @@ public sealed class PerRowDynamicGraphTests
     {
         var input = NamedOnnxValue.CreateFromTensor("X", new DenseTensor<float>(rows.SelectMany(r => r).ToArray(), [rows.Count, T, K]));
         using var results = session.Run([input]);
-        var y = results.First().AsTensor<float>().ToArray();
+        var y = results[0].AsTensor<float>().ToArray();
         return Enumerable.Range(0, rows.Count).Select(i => y.AsSpan(i * Classes, Classes).ToArray()).ToList();
     }
 }
