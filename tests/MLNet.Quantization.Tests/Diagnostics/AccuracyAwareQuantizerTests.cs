@@ -1,7 +1,5 @@
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Diagnostics;
-using MLNet.Quantization.Observers;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
@@ -18,22 +16,7 @@ namespace MLNet.Quantization.Tests.Diagnostics;
 [TestClass]
 public sealed class AccuracyAwareQuantizerTests
 {
-    private static readonly Lazy<List<IReadOnlyList<NamedTensor>>> OutlierCalibration = new(() =>
-    {
-        var calib = FashionMnist.Load(TestPaths.FashionMnistDirectory, train: true, maxCount: 256);
-        var raw = FashionMnist.Load(TestPaths.FashionMnistDirectory, train: true, maxCount: 256, normalize: false);
-        var images = calib.Images.ToArray();
-        foreach (int index in new[] { 85, 170 })
-        {
-            for (int k = 0; k < 784; k++)
-                images[index * 784 + k] = raw.Images[index * 784 + k]; // 0–255, not x/255 then (x − mean)/std
-        }
-
-        var batches = new List<IReadOnlyList<NamedTensor>>();
-        for (int s = 0; s < 256; s += 64)
-            batches.Add([NamedTensor.FromFloats("input", images.AsSpan(s * 784, 64 * 784).ToArray(), 64, 1, 28, 28)]);
-        return batches;
-    });
+    private static Lazy<List<IReadOnlyList<NamedTensor>>> OutlierCalibration => HarshRowTf.OutlierCalibration;
 
     private static EvaluationSet FirstTestImages(int count)
     {
@@ -41,10 +24,9 @@ public sealed class AccuracyAwareQuantizerTests
         return new EvaluationSet(test.Images.AsSpan(0, count * 784).ToArray(), test.Labels.Take(count).ToArray());
     }
 
-    private static X86Quantizer HarshQuantizer() =>
-        new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(reduceRange: true, activationObserver: o => new MinMaxObserver(o)));
+    private static X86Quantizer HarshQuantizer() => HarshRowTf.Quantizer();
 
-    private static OnnxModel RowTf => OnnxModel.Load(TestPaths.Model("fmnist_rowtf"));
+    private static OnnxModel RowTf => HarshRowTf.Model;
 
     private static int MatMulGemm(QuantizationReport report) =>
         report.QuantizedNodesByOpType.GetValueOrDefault("MatMul") + report.QuantizedNodesByOpType.GetValueOrDefault("Gemm");

@@ -1,8 +1,6 @@
 using System.Globalization;
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Diagnostics;
-using MLNet.Quantization.Observers;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Tests.TestSupport;
@@ -17,23 +15,11 @@ namespace MLNet.Quantization.Tests.Diagnostics;
 [TestClass]
 public sealed class OutputSqnrRepairTests
 {
-    private static readonly Lazy<List<IReadOnlyList<NamedTensor>>> OutlierCalibration = new(() =>
-    {
-        var calib = FashionMnist.Load(TestPaths.FashionMnistDirectory, train: true, maxCount: 256);
-        var raw = FashionMnist.Load(TestPaths.FashionMnistDirectory, train: true, maxCount: 256, normalize: false);
-        var images = calib.Images.ToArray();
-        foreach (int index in new[] { 85, 170 })
-            Array.Copy(raw.Images, index * 784, images, index * 784, 784);
-        var batches = new List<IReadOnlyList<NamedTensor>>();
-        for (int s = 0; s < 256; s += 64)
-            batches.Add([NamedTensor.FromFloats("input", images.AsSpan(s * 784, 64 * 784).ToArray(), 64, 1, 28, 28)]);
-        return batches;
-    });
+    private static Lazy<List<IReadOnlyList<NamedTensor>>> OutlierCalibration => HarshRowTf.OutlierCalibration;
 
-    private static X86Quantizer HarshQuantizer() =>
-        new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(reduceRange: true, activationObserver: o => new MinMaxObserver(o)));
+    private static X86Quantizer HarshQuantizer() => HarshRowTf.Quantizer();
 
-    private static OnnxModel RowTf => OnnxModel.Load(TestPaths.Model("fmnist_rowtf"));
+    private static OnnxModel RowTf => HarshRowTf.Model;
 
     private static QuantizedModel Plain(OnnxModel model, Func<X86Quantizer> quantizer, IReadOnlyList<IReadOnlyList<NamedTensor>> calibration)
     {
