@@ -11,6 +11,7 @@ namespace MLNet.Quantization.Runtime;
 internal static class OrtSessionOptions
 {
     private static int _severity = (int)OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+    private static int _defaultIntraOpThreads;
 
     /// <summary>The lowest severity of ORT's own log messages that reach stderr; errors by default.</summary>
     internal static OrtLoggingLevel LogSeverity
@@ -19,11 +20,25 @@ internal static class OrtSessionOptions
         set => Volatile.Write(ref _severity, (int)value);
     }
 
-    /// <summary>New options at <paramref name="level"/> with <paramref name="intraOpThreads"/> (0: ORT's choice); the caller disposes them.</summary>
+    /// <summary>
+    /// The intra-op thread count of sessions whose caller leaves it to ORT (0); 0, the default, keeps ORT's choice (one
+    /// thread per core). A host that runs several such processes side by side on few cores, as a test run does, sets 1
+    /// so that ORT's spinning worker threads do not compete for the same cores.
+    /// </summary>
+    internal static int DefaultIntraOpThreads
+    {
+        get => Volatile.Read(ref _defaultIntraOpThreads);
+        set => Volatile.Write(ref _defaultIntraOpThreads, value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value)));
+    }
+
+    /// <summary>
+    /// New options at <paramref name="level"/> with <paramref name="intraOpThreads"/> (0: <see cref="DefaultIntraOpThreads"/>,
+    /// by default ORT's choice); the caller disposes them.
+    /// </summary>
     public static SessionOptions Create(GraphOptimizationLevel level, int intraOpThreads = 0) => new()
     {
         GraphOptimizationLevel = level,
-        IntraOpNumThreads = intraOpThreads,
+        IntraOpNumThreads = intraOpThreads > 0 ? intraOpThreads : DefaultIntraOpThreads,
         LogSeverityLevel = LogSeverity,
     };
 }

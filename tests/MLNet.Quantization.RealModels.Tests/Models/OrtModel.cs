@@ -11,7 +11,8 @@ internal sealed class OrtModel : IDisposable
 
     public OrtModel(byte[] model)
     {
-        _session = new InferenceSession(model, new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL });
+        using var options = Runtime.OrtSessionOptions.Create(GraphOptimizationLevel.ORT_ENABLE_ALL);
+        _session = new InferenceSession(model, options);
         _input = _session.InputMetadata.Keys.Single();
     }
 
