@@ -4,10 +4,10 @@
 //   dotnet run --project examples/CustomQuantizer -c Release
 using CustomQuantizerExample;
 using MLNet.Quantization;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 
 string dataDir = Path.Combine(AppContext.BaseDirectory, "data");
 var model = OnnxModel.Load(Path.Combine(AppContext.BaseDirectory, "models", "fmnist_cnn.onnx"));

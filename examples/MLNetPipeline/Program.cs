@@ -6,7 +6,7 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Quantization;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 
 bool full = args.Contains("--full");
 string dataDir = full && Directory.Exists(FashionMnist.DefaultDirectory) ? FashionMnist.DefaultDirectory : Path.Combine(AppContext.BaseDirectory, "data");

@@ -1,9 +1,9 @@
 using MLNet.Quantization;
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Diagnostics;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
+using MLNet.Quantization.Samples;
 
 namespace ModelGateTests;
 

@@ -3,10 +3,10 @@
 //   dotnet publish examples/Net8Smoke -c Release -f net8.0 -r linux-x64 --self-contained -o out && out/Net8Smoke --output m.onnx
 using System.Runtime.InteropServices;
 using MLNet.Quantization;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 
 int outputIndex = Array.IndexOf(args, "--output");
 string output = outputIndex >= 0 && outputIndex + 1 < args.Length ? args[outputIndex + 1] : Path.Combine(Path.GetTempPath(), "fmnist_cnn.net8smoke.onnx");

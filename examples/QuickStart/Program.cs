@@ -4,10 +4,10 @@
 using System.Diagnostics;
 using MLNet.Quantization;
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 
 bool full = args.Contains("--full");
 int outputIndex = Array.IndexOf(args, "--output");

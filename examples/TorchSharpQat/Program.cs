@@ -7,10 +7,10 @@
 // --full uses the full Fashion-MNIST (apt-get install dataset-fashion-mnist): one epoch over 60,000 training images,
 // 10,000 test images. Without it, the bundled slice: 512 training images (3 QAT epochs), 2,000 test images.
 using MLNet.Quantization;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 using MLNet.Quantization.TorchSharp;
 
 bool full = args.Contains("--full") && Directory.Exists(FashionMnist.DefaultDirectory);

@@ -1,4 +1,4 @@
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 using MLNet.Quantization.TorchSharp.Capture;
 using TorchSharp;
 using static TorchSharp.torch;

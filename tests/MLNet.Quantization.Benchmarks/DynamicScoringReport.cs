@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.ML;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Benchmarks;
 

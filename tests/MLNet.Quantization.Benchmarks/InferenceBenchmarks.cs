@@ -1,9 +1,9 @@
 using BenchmarkDotNet.Attributes;
 using MLNet.Quantization.Cli.Benchmarking;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Benchmarks;
 

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Benchmarks;
 

@@ -3,10 +3,10 @@ using System.Globalization;
 using System.Text;
 using Microsoft.ML;
 using MLNet.Quantization.Cli.Benchmarking;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 using MLNet.Quantization.TestSupport;
 
 namespace MLNet.Quantization.Benchmarks;

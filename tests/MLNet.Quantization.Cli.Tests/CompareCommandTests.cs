@@ -1,6 +1,6 @@
 using System.Text.Json;
 using MLNet.Quantization.Cli.Plotting;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 using SkiaSharp;
 
 namespace MLNet.Quantization.Cli.Tests;

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Cli.Tests;
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNet.Quantization.Cli;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Cli.Tests;
 

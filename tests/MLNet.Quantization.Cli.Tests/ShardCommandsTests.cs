@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Graph;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Cli.Tests;
 

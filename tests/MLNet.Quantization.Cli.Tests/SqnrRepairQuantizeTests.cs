@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Cli.Tests;
 

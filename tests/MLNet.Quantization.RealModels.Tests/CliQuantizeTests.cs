@@ -1,9 +1,9 @@
 using MLNet.Quantization.Cli;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.RealModels.Tests.Imaging;
 using MLNet.Quantization.RealModels.Tests.Models;
 using MLNet.Quantization.RealModels.Tests.Ocr;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.RealModels.Tests;
 

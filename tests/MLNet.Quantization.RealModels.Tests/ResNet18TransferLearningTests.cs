@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.RealModels.Tests.Imaging;
 using MLNet.Quantization.RealModels.Tests.Metrics;
 using MLNet.Quantization.RealModels.Tests.Models;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.RealModels.Tests;
 

@@ -1,4 +1,4 @@
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.RealModels.Tests.Imaging;
 

@@ -1,6 +1,6 @@
-using MLNet.Quantization.Data;
 using MLNet.Quantization.RealModels.Tests.Imaging;
 using MLNet.Quantization.RealModels.Tests.Ocr;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.RealModels.Tests.Infrastructure;
 

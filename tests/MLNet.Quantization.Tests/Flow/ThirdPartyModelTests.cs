@@ -1,8 +1,8 @@
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Tests.Flow;
 

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.MLNetIntegration;

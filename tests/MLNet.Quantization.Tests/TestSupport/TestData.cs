@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Tests.TestSupport;
 

@@ -1,3 +1,5 @@
+using MLNet.Quantization.Samples;
+
 namespace MLNet.Quantization.Tests.TestSupport;
 
 /// <summary>Locates test data: bundled models, the shared folder, Fashion-MNIST.</summary>
@@ -7,7 +9,7 @@ internal static class TestPaths
 
     public static readonly string[] SharedModels = ["fmnist_cnn", "fmnist_rowtf", "fmnist_mobile"];
 
-    public static string FashionMnistDirectory => "/usr/share/datasets/fashion-mnist";
+    public static string FashionMnistDirectory => FashionMnist.DefaultDirectory;
 
     public static string NewTempDirectory()
     {

@@ -1,7 +1,7 @@
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 using MLNet.Quantization.TestSupport;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
+using MLNet.Quantization.Samples;
 using Torch = TorchSharp.torch;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 

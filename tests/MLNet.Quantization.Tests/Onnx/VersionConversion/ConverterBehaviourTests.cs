@@ -1,12 +1,12 @@
 using Google.Protobuf;
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Diagnostics;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.VersionConversion;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 using ProtoTypes = MLNet.Quantization.Onnx.Proto;
 
 namespace MLNet.Quantization.Tests.Onnx.VersionConversion;

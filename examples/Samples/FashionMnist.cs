@@ -1,9 +1,11 @@
 using MLNet.Quantization.Calibration;
-namespace MLNet.Quantization.Data;
+namespace MLNet.Quantization.Samples;
 
 /// <summary>
 /// Fashion-MNIST (or MNIST) images and labels from IDX files, as the bundled models expect them:
 /// <c>[N, 1, 28, 28]</c> float images normalised as <c>(x/255 − 0.2860)/0.3530</c>, or raw 0–255 values.
+/// Sample code for the examples, tests and notebooks, not part of the MLNet.Quantization library: the examples and tests
+/// compile this file in, the notebooks load it as the MLNet.Quantization.Samples package.
 /// </summary>
 public sealed class FashionMnist
 {

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace MLNet.Quantization.Data;
+namespace MLNet.Quantization.Samples;
 
 /// <summary>Reads IDX files (the MNIST / Fashion-MNIST format), plain or gzip-compressed.</summary>
 public static class IdxReader

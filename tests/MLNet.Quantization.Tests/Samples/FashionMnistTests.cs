@@ -1,8 +1,8 @@
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Runtime;
+using MLNet.Quantization.Samples;
 using MLNet.Quantization.Tests.TestSupport;
 
-namespace MLNet.Quantization.Tests.Data;
+namespace MLNet.Quantization.Tests.Samples;
 
 [TestClass]
 public sealed class FashionMnistTests
