@@ -11,26 +11,16 @@ namespace MLNet.Quantization.Cli.Commands;
 /// runs <see cref="QuantizationFlow.Prepare"/> (opset upgrade, fixed-batch handling, folding, annotation, observers)
 /// with the quantizer the options choose, so every command prepares a model the same way.
 /// </summary>
-internal sealed class LoadedModel
+internal sealed class LoadedModel(QuantizeCommand.Settings settings, OnnxModel model, OnnxGraph graph, PrepareOptions options)
 {
-    private readonly QuantizeCommand.Settings _settings;
-
-    private LoadedModel(QuantizeCommand.Settings settings, OnnxModel model, OnnxGraph graph, PrepareOptions options)
-    {
-        _settings = settings;
-        Model = model;
-        Graph = graph;
-        Options = options;
-    }
-
     /// <summary>The float model as loaded.</summary>
-    public OnnxModel Model { get; }
+    public OnnxModel Model => model;
 
     /// <summary>A copy of the model's graph with <c>--input-shape</c> applied.</summary>
-    public OnnxGraph Graph { get; }
+    public OnnxGraph Graph => graph;
 
     /// <summary>The options of <see cref="QuantizationFlow.Prepare"/>, progress going to the console.</summary>
-    public PrepareOptions Options { get; }
+    public PrepareOptions Options => options;
 
     /// <summary>Loads <c>--model</c> and admits it.</summary>
     /// <exception cref="CliException">The file does not exist, or <c>--input-shape</c> does not fit the model.</exception>
@@ -39,7 +29,7 @@ internal sealed class LoadedModel
         if (!File.Exists(s.Model))
             throw new CliException($"--model: '{s.Model}' does not exist");
         var model = OnnxModel.Load(s.Model);
-        var options = new PrepareOptions
+        var prepareOptions = new PrepareOptions
         {
             InputShapes = s.InputShapes,
             MaxNodeCount = s.MaxNodes,
@@ -47,16 +37,16 @@ internal sealed class LoadedModel
             MaxFoldedTensorBytes = s.MaxFoldedBytes,
             Progress = ui.StageProgress,
         };
-        ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, options)); // before the graph copy below
+        ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, prepareOptions)); // before the graph copy below
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, s.InputShapes);
-        return new LoadedModel(s, model, graph, options);
+        return new LoadedModel(s, model, graph, prepareOptions);
     }
 
     /// <summary>A new quantizer as the options configure it, static or <paramref name="dynamic"/>.</summary>
-    public X86Quantizer Quantizer(bool dynamic) => QuantizeCommand.BuildQuantizer(_settings, dynamic, Graph);
+    public X86Quantizer Quantizer(bool dynamic) => QuantizeCommand.BuildQuantizer(settings, dynamic, graph);
 
     /// <summary>Prepares the model with a new quantizer of <c>--mode</c> (static or dynamic).</summary>
     public PreparedModel Prepare(CancellationToken token) =>
-        QuantizationFlow.Prepare(Model, Quantizer(_settings.Mode == "dynamic"), Options, token);
+        QuantizationFlow.Prepare(model, Quantizer(settings.Mode == "dynamic"), options, token);
 }
