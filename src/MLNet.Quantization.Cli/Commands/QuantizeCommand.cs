@@ -8,7 +8,6 @@ using MLNet.Quantization.Diagnostics;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Observers;
-using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
 
 namespace MLNet.Quantization.Cli.Commands;
@@ -166,24 +165,11 @@ internal static class QuantizeCommand
             throw new CliException($"--mode {s.Mode} needs --calibration-data");
         OutputPath.Check(s.Output, "--output");
         OutputPath.Check(s.Json, "--json");
-        if (!File.Exists(s.Model))
-            throw new CliException($"--model: '{s.Model}' does not exist");
 
-        var model = OnnxModel.Load(s.Model);
         var ui = CliConsole.For(stdout);
-        var prepareOptions = new PrepareOptions
-        {
-            InputShapes = s.InputShapes,
-            MaxNodeCount = s.MaxNodes,
-            CalibrationMemoryBudgetBytes = (long)s.CalibrationMemoryMB << 20,
-            MaxFoldedTensorBytes = s.MaxFoldedBytes,
-            Progress = ui.StageProgress,
-        };
-        ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, prepareOptions)); // before the graph copy below
-        var graph = OnnxGraph.FromModel(model);
-        InputShapeOption.Apply(graph, s.InputShapes);
+        var loaded = LoadedModel.Load(s, ui);
         var watch = Stopwatch.StartNew();
-        var (result, tuned) = TimeoutOption.Run(s.TimeoutSeconds, token => Quantize(s, target, dynamic, model, graph, prepareOptions, ui, stdout, qatMode, token));
+        var (result, tuned) = TimeoutOption.Run(s.TimeoutSeconds, token => Quantize(s, target, dynamic, loaded, ui, stdout, qatMode, token));
         result.Save(s.Output);
         watch.Stop();
 
@@ -212,22 +198,22 @@ internal static class QuantizeCommand
     }
 
     /// <summary>Prepares, calibrates and converts as the settings say; cancelled through <paramref name="token"/> (<c>--timeout</c>).</summary>
-    private static (QuantizedModel Result, AccuracyAwareResult? Tuned) Quantize(Settings s, AccuracyTargetSettings? target, bool dynamic, OnnxModel model, OnnxGraph graph,
-        PrepareOptions prepareOptions, CliConsole ui, TextWriter stdout, IQatMode? qatMode, CancellationToken token)
+    private static (QuantizedModel Result, AccuracyAwareResult? Tuned) Quantize(Settings s, AccuracyTargetSettings? target, bool dynamic, LoadedModel loaded,
+        CliConsole ui, TextWriter stdout, IQatMode? qatMode, CancellationToken token)
     {
         if (target is not null)
         {
-            var tuned = RunAccuracyAware(s, target, dynamic, model, graph, prepareOptions, ui, token);
+            var tuned = RunAccuracyAware(s, target, dynamic, loaded, ui, token);
             return (tuned.Model, tuned);
         }
 
         if (s.MinOutputSqnr is { } minSqnr)
-            return (RunSqnrRepair(s, minSqnr, model, graph, prepareOptions, ui, token), null);
+            return (RunSqnrRepair(s, minSqnr, loaded, ui, token), null);
 
         if (s.Mode == "qat")
-            return ((qatMode ?? throw new CliException(QatNeedsQatTool)).Run(model, BuildQuantizer(s, dynamic, graph), s, stdout), null);
+            return ((qatMode ?? throw new CliException(QatNeedsQatTool)).Run(loaded.Model, loaded.Quantizer(dynamic), s, stdout), null);
 
-        var prepared = QuantizationFlow.Prepare(model, BuildQuantizer(s, dynamic, graph), prepareOptions, token);
+        var prepared = loaded.Prepare(token);
         if (prepared.NeedsCalibration)
         {
             int batch = CalibrationBatchSize(s, prepared, ui);
@@ -254,22 +240,21 @@ internal static class QuantizeCommand
     }
 
     /// <summary>Accuracy-aware mode: layers back to float, most harmful first, until top-1 drops by at most the target.</summary>
-    private static AccuracyAwareResult RunAccuracyAware(Settings s, AccuracyTargetSettings target, bool dynamic, OnnxModel model, OnnxGraph graph, PrepareOptions prepareOptions, CliConsole ui,
-        CancellationToken token)
+    private static AccuracyAwareResult RunAccuracyAware(Settings s, AccuracyTargetSettings target, bool dynamic, LoadedModel loaded, CliConsole ui, CancellationToken token)
     {
-        var evaluation = LabelledData.Read(graph, target.EvalData, target.EvalLabels, "--eval-data", "--eval-labels");
+        var evaluation = LabelledData.Read(loaded.Graph, target.EvalData, target.EvalLabels, "--eval-data", "--eval-labels");
         List<IReadOnlyList<NamedTensor>> calibration = [];
         if (!dynamic)
         {
             // every trial prepares the same float graph, so its batch dimension is known before the first one
-            var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome, cancellationToken: token);
+            var floatGraph = QuantizationFlow.PrepareFloatGraph(loaded.Model, loaded.Options, out var outcome, cancellationToken: token);
             calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
         }
 
-        var tuner = new AccuracyAwareQuantizer(() => BuildQuantizer(s, dynamic, graph), prepareOptions);
+        var tuner = new AccuracyAwareQuantizer(() => loaded.Quantizer(dynamic), loaded.Options);
         try
         {
-            return tuner.Run(model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop, LayerOpTypes = target.LayerTypes }, token);
+            return tuner.Run(loaded.Model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop, LayerOpTypes = target.LayerTypes }, token);
         }
         catch (AccuracyTargetNotMetException e)
         {
@@ -278,12 +263,12 @@ internal static class QuantizeCommand
     }
 
     /// <summary><c>--min-output-sqnr</c>: layers back to float, most harmful first, until the check's output SQNR reaches the target.</summary>
-    private static QuantizedModel RunSqnrRepair(Settings s, double minSqnr, OnnxModel model, OnnxGraph graph, PrepareOptions prepareOptions, CliConsole ui, CancellationToken token)
+    private static QuantizedModel RunSqnrRepair(Settings s, double minSqnr, LoadedModel loaded, CliConsole ui, CancellationToken token)
     {
-        var floatGraph = QuantizationFlow.PrepareFloatGraph(model, prepareOptions, out var outcome, cancellationToken: token);
+        var floatGraph = QuantizationFlow.PrepareFloatGraph(loaded.Model, loaded.Options, out var outcome, cancellationToken: token);
         var calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
-        return new OutputSqnrRepair(() => BuildQuantizer(s, dynamic: false, graph), prepareOptions)
-            .Run(model, calibration, new OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, token);
+        return new OutputSqnrRepair(() => loaded.Quantizer(dynamic: false), loaded.Options)
+            .Run(loaded.Model, calibration, new OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, token);
     }
 
     /// <summary>

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 
 namespace MLNet.Quantization.Cli.Commands;
@@ -139,21 +138,7 @@ internal static class ShardCommands
             throw new CliException("calibrate and convert work with --mode static or dynamic, not qat");
         if (s.MaxNodes <= 0)
             throw new CliException($"--max-nodes must be positive, got {s.MaxNodes}");
-        if (!File.Exists(s.Model))
-            throw new CliException($"--model: '{s.Model}' does not exist");
-        var model = OnnxModel.Load(s.Model);
-        var options = new PrepareOptions
-        {
-            InputShapes = s.InputShapes,
-            MaxNodeCount = s.MaxNodes,
-            CalibrationMemoryBudgetBytes = (long)s.CalibrationMemoryMB << 20,
-            MaxFoldedTensorBytes = s.MaxFoldedBytes,
-            Progress = ui.StageProgress,
-        };
-        ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, options));
-        var graph = OnnxGraph.FromModel(model);
-        InputShapeOption.Apply(graph, s.InputShapes);
-        return QuantizationFlow.Prepare(model, QuantizeCommand.BuildQuantizer(s, s.Mode == "dynamic", graph), options, token);
+        return LoadedModel.Load(s, ui).Prepare(token);
     }
 
     private static StatisticsFile ReadStatistics(string path)

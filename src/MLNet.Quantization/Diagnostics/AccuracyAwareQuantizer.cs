@@ -90,7 +90,7 @@ public sealed class AccuracyAwareQuantizer
         AccuracyAwareResult Result(int steps)
         {
             var trial = steps == 0 ? outcome.First : outcome.Steps[steps - 1].Trial;
-            return new(trial.Model, floatMetric, outcome.First.Score, trial.Score, options.MaxDrop, outcome.Ranked, decisions.Take(steps).ToList(), outcome.Layers);
+            return new(search.Final(trial), floatMetric, outcome.First.Score, trial.Score, options.MaxDrop, outcome.Ranked, decisions.Take(steps).ToList(), outcome.Layers);
         }
 
         if (outcome.TargetMet)

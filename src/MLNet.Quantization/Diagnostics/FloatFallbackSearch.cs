@@ -32,11 +32,13 @@ internal sealed record FallbackOutcome(FallbackTrial First, IReadOnlyList<string
 /// target, measure every candidate layer alone in float, rank them (highest score first, then highest output SQNR,
 /// then graph order) and give them back to float one at a time in that order, re-measuring after each, until the
 /// target is met. Each trial prepares the model with a fresh quantizer from the factory, the layers in float through
-/// <see cref="X86Quantizer.SetNodeName"/> with <c>null</c>, calibrates on the same batches and converts. Trials are
-/// memoized by their set of float layers, so the same inputs give the same decisions.
+/// <see cref="X86Quantizer.SetNodeName"/> with <c>null</c>, calibrates on the same batches (enumerating
+/// <c>calibration</c> again, so it may stream them) and converts without ORT's int8 census, which only the model the
+/// caller returns needs (<see cref="Final"/>). Trials are memoized by their set of float layers, so the same inputs
+/// give the same decisions.
 /// </summary>
 internal sealed class FloatFallbackSearch(
-    Func<X86Quantizer> createQuantizer, PrepareOptions? prepareOptions, OnnxModel model, IReadOnlyList<IReadOnlyList<NamedTensor>> calibration,
+    Func<X86Quantizer> createQuantizer, PrepareOptions? prepareOptions, OnnxModel model, IEnumerable<IReadOnlyList<NamedTensor>> calibration,
     Func<QuantizedModel, (double Score, double OutputSqnrDb)> score, CancellationToken cancellationToken)
 {
     private readonly Dictionary<string, FallbackTrial> _cache = new(StringComparer.Ordinal);
@@ -97,12 +99,16 @@ internal sealed class FloatFallbackSearch(
         var prepared = QuantizationFlow.Prepare(model, quantizer, prepareOptions, cancellationToken);
         if (prepared.NeedsCalibration)
             prepared.Calibrate(calibration, cancellationToken: cancellationToken);
-        var quantized = prepared.Convert();
+        var quantized = prepared.ConvertWithoutOrtCensus();
         var (value, sqnr) = score(quantized);
         var result = new FallbackTrial(quantized, value, sqnr);
         _cache[Key(inFloat)] = result;
         return (result, prepared);
     }
+
+    /// <summary>The model of <paramref name="trial"/> as the search returns it: with <see cref="QuantizationReport.OrtInt8"/> counted.</summary>
+    public QuantizedModel Final(FallbackTrial trial) =>
+        trial.Model.WithOrtInt8Census(new StageReporter(prepareOptions?.Progress, QuantizationStage.Convert));
 
     private FallbackTrial Measure(IReadOnlyList<string> inFloat) =>
         _cache.TryGetValue(Key(inFloat), out var cached) ? cached : Quantize(inFloat).Result;

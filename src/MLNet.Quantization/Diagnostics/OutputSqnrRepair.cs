@@ -55,13 +55,28 @@ public sealed class OutputSqnrRepair
     /// </example>
     public QuantizedModel Run(OnnxModel model, IReadOnlyList<IReadOnlyList<NamedTensor>> calibration, OutputSqnrRepairOptions options, CancellationToken cancellationToken = default)
     {
+        CheckArguments(model, calibration, options);
+        if (calibration.Count == 0)
+            throw new ArgumentException("The output-SQNR repair needs calibration batches: the output SQNR is measured on the first of them.", nameof(calibration));
+        return RunStreamed(model, calibration, options, cancellationToken);
+    }
+
+    private static void CheckArguments(OnnxModel model, IEnumerable<IReadOnlyList<NamedTensor>> calibration, OutputSqnrRepairOptions options)
+    {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(calibration);
         ArgumentNullException.ThrowIfNull(options);
         if (!double.IsFinite(options.MinOutputSqnrDb))
             throw new ArgumentException($"MinOutputSqnrDb must be a finite number of dB, got {options.MinOutputSqnrDb}.", nameof(options));
-        if (calibration.Count == 0)
-            throw new ArgumentException("The output-SQNR repair needs calibration batches: the output SQNR is measured on the first of them.", nameof(calibration));
+    }
+
+    /// <summary>
+    /// <see cref="Run"/> on batches enumerated again for every trial (each enumeration must give the same batches, as
+    /// an ML.NET data view's cursors do), so that a trial holds one calibration batch and the check samples at a time.
+    /// </summary>
+    internal QuantizedModel RunStreamed(OnnxModel model, IEnumerable<IReadOnlyList<NamedTensor>> calibration, OutputSqnrRepairOptions options, CancellationToken cancellationToken = default)
+    {
+        CheckArguments(model, calibration, options);
         if ((_prepareOptions ?? new PrepareOptions()).QualityCheckSamples == 0)
             throw new ArgumentException("The output-SQNR repair measures on the check samples after convert; PrepareOptions.QualityCheckSamples must be above 0.", nameof(options));
 
@@ -86,10 +101,10 @@ public sealed class OutputSqnrRepair
             before = step.Trial.Score;
         }
 
-        var best = outcome.Best;
-        var result = new OutputSqnrRepairResult(options.MinOutputSqnrDb, outcome.First.Score, best.Score, outcome.TargetMet, decisions, outcome.Layers,
-            best.Model.Report.CheckedSamples);
-        return new QuantizedModel(best.Model.Model, best.Model.Report.WithRepair(result));
+        var best = search.Final(outcome.Best);
+        var result = new OutputSqnrRepairResult(options.MinOutputSqnrDb, outcome.First.Score, outcome.Best.Score, outcome.TargetMet, decisions, outcome.Layers,
+            best.Report.CheckedSamples);
+        return new QuantizedModel(best.Model, best.Report.WithRepair(result));
     }
 }
 

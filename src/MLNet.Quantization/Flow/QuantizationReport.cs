@@ -16,9 +16,8 @@ internal sealed record BatchSummary(int? FixedBatchSize, string Note, int Larges
 public sealed class QuantizationReport
 {
     internal QuantizationReport(string mode, IReadOnlyDictionary<string, int> quantized, IReadOnlyList<FloatNode> leftInFloat, long floatBytes, long quantizedBytes, TimeSpan calibrationTime, long calibrationSamples,
-        BatchSummary? batch = null, IReadOnlyList<string>? warnings = null, QualityFigures? quality = null, Runtime.OrtInt8Census? census = null)
+        BatchSummary? batch = null, IReadOnlyList<string>? warnings = null, QualityFigures? quality = null)
     {
-        OrtInt8 = census;
         Warnings = warnings ?? [];
         quality ??= QualityFigures.None;
         OutputSqnrDb = quality.OutputSqnrDb;
@@ -75,7 +74,7 @@ public sealed class QuantizationReport
     /// This is the speed that was bought; <see cref="QuantizedNodesByOpType"/> is what was annotated. Null when ORT
     /// could not optimize the model.
     /// </summary>
-    public Runtime.OrtInt8Census? OrtInt8 { get; }
+    public Runtime.OrtInt8Census? OrtInt8 { get; private set; }
 
     /// <summary>Quantized compute nodes (those with a quantized weight or activation input), counted by op type.</summary>
     public IReadOnlyDictionary<string, int> QuantizedNodesByOpType { get; }
@@ -111,6 +110,15 @@ public sealed class QuantizationReport
 
     /// <summary>The most samples calibration fed in one ONNX Runtime run (0 when nothing was calibrated).</summary>
     public int CalibrationBatchSize { get; }
+
+    /// <summary>A copy carrying ORT's int8 census, and its warning when quantized compute stays unfused.</summary>
+    internal QuantizationReport WithCensus(Runtime.OrtInt8Census? census)
+    {
+        var copy = (QuantizationReport)MemberwiseClone();
+        copy.OrtInt8 = census;
+        copy.Warnings = [.. Warnings, .. ReportWarnings.Unfused(census)];
+        return copy;
+    }
 
     /// <summary>A copy carrying the repair's decisions, and its warning when the target was not met.</summary>
     internal QuantizationReport WithRepair(Diagnostics.OutputSqnrRepairResult repair)

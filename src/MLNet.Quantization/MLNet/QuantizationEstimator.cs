@@ -138,9 +138,9 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             var batches = CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null);
             if (_options.MinOutputSqnr is { } minSqnr)
             {
-                // every trial of the repair calibrates again on the same rows
+                // every trial of the repair reads the same rows again through a new cursor, one batch at a time
                 repaired = new Diagnostics.OutputSqnrRepair(() => (X86Quantizer)BuildQuantizer(), prepareOptions)
-                    .Run(_model, batches.ToList(), new Diagnostics.OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, _options.CancellationToken);
+                    .RunStreamed(_model, batches, new Diagnostics.OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, _options.CancellationToken);
             }
             else
                 prepared.Calibrate(batches, _options.Progress, total, _options.CancellationToken);

@@ -211,7 +211,16 @@ public sealed partial class PreparedModel
     /// <exception cref="InvalidOperationException">Static activations were never calibrated.</exception>
     /// <exception cref="CalibrationException">Calibration saw no finite value for an observed tensor, or a derived (bias) scale is not a finite float (named in the message).</exception>
     /// <exception cref="OnnxGraphException">A bias holds NaN or infinite values (named in the message).</exception>
-    public QuantizedModel Convert()
+    public QuantizedModel Convert() => ConvertCore(countOrtKernels: true);
+
+    /// <summary>
+    /// <see cref="Convert()"/> without ORT's int8 census: the report's <see cref="QuantizationReport.OrtInt8"/> is null
+    /// (the written model is not optimized by ORT once more). For the trials of a search; the model it returns gets the
+    /// census from <see cref="QuantizedModel.WithOrtInt8Census"/>.
+    /// </summary>
+    internal QuantizedModel ConvertWithoutOrtCensus() => ConvertCore(countOrtKernels: false);
+
+    private QuantizedModel ConvertCore(bool countOrtKernels)
     {
         if (NeedsCalibration && _calibration.Batches == 0)
             throw new InvalidOperationException("Static quantization needs calibration: call Calibrate with representative batches before Convert.");
@@ -239,8 +248,8 @@ public sealed partial class PreparedModel
         FloatReferenceMetadata.Write(model, _options);
         stage.Step(_checkSamples.Samples > 0 ? $"checking int8 against float on {_checkSamples.Samples} calibration samples" : "checking the quantized weights");
         var quality = QualityCheck.Run(_graph, graph, _checkSamples.Batches, _options);
-        stage.Step("counting the int8 kernels ONNX Runtime fuses");
-        return new QuantizedModel(model, BuildReport(model, quality, Int8CensusOf(model)));
+        var quantized = new QuantizedModel(model, BuildReport(model, quality));
+        return countOrtKernels ? quantized.WithOrtInt8Census(stage) : quantized;
     }
 
     private CheckSampleBuffer NewCheckBuffer() => new(_options.QualityCheckSamples, 256L << 20);
@@ -368,20 +377,7 @@ public sealed partial class PreparedModel
     private string Readers(IEnumerable<string> tensors) =>
         string.Join(", ", tensors.SelectMany(t => _graph.GetConsumers(t)).Select(c => $"'{c.Node.Name}'").Distinct());
 
-    /// <summary>What ORT fuses, from its optimized graph; null when ORT cannot optimize it (the quality check said why).</summary>
-    private static Runtime.OrtInt8Census? Int8CensusOf(Onnx.OnnxModel model)
-    {
-        try
-        {
-            return Runtime.FusedGraphInspector.Int8Census(model.ToBytes());
-        }
-        catch (Exception e) when (e is Microsoft.ML.OnnxRuntime.OnnxRuntimeException or OnnxGraphException)
-        {
-            return null;
-        }
-    }
-
-    private QuantizationReport BuildReport(Onnx.OnnxModel model, QualityFigures quality, Runtime.OrtInt8Census? census)
+    private QuantizationReport BuildReport(Onnx.OnnxModel model, QualityFigures quality)
     {
         var quantized = new Dictionary<string, int>(StringComparer.Ordinal);
         var quantizedNodes = new HashSet<OnnxNode>(ReferenceEqualityComparer.Instance);
@@ -396,6 +392,6 @@ public sealed partial class PreparedModel
             leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
         bool dynamic = _dynamicRequested || _groups.Any(g => g.Kind == QuantGroupKind.Dynamic);
         return new QuantizationReport(dynamic ? "dynamic" : "static", quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,
-            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings, .. ReportWarnings.Unfused(census)], quality, census);
+            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings], quality);
     }
 }

@@ -1,6 +1,9 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Data;
 using MLNet.Quantization.Graph;
+using MLNet.Quantization.Observers;
 using MLNet.Quantization.Tests.MLNetIntegration;
 using MLNet.Quantization.Tests.TestSupport;
 
@@ -54,5 +57,131 @@ public sealed class CalibrationMemoryTests
         var tight = Fit(300_000); // a few samples' activations
         Assert.IsTrue(tight.CalibrationBatchSize is >= 1 and < 64, $"batch {tight.CalibrationBatchSize} under a 300 kB budget");
         Assert.AreEqual(128, tight.CalibrationSamples);
+    }
+
+    [TestMethod]
+    public void FitWithMinOutputSqnrStreamsEveryTrialInBatchesThatFitTheBudget()
+    {
+        // 128 rows of 784 floats take 401 kB held at once, more than the whole 300 kB budget
+        const long budget = 300_000;
+        var ml = new MLContext(seed: 1);
+        // normalised already: no ML.NET transform in between, whose parallel cursors would read ahead on their own
+        var images = FashionMnist.Load(TestPaths.FashionMnistDirectory, train: true, maxCount: 128);
+        var rows = new CountingRows(Enumerable.Range(0, images.Count).Select(i => new InputRow { input = images.Image(i).ToArray() }).ToList());
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var probe = new PullProbe(rows);
+        QuantizedModelTransformer Fit(double? minSqnr) => ml.Transforms.Quantize(new QuantizationOptions
+        {
+            ModelFile = TestPaths.Model("fmnist_cnn"),
+            MaxCalibrationRows = 128,
+            CalibrationMemoryBudgetBytes = budget,
+            ActivationObserver = o => new ProbingObserver(o, probe),
+            MinOutputSqnr = minSqnr,
+        }).Fit(data);
+
+        int budgetBatch;
+        using (var plain = Fit(null))
+            budgetBatch = plain.QuantizationReport.CalibrationBatchSize;
+        Assert.IsTrue(budgetBatch is >= 1 and < 64, $"batch {budgetBatch} under a {budget} B budget");
+        probe.Clear();
+        int enumerationsBefore = rows.Enumerations;
+
+        using var repaired = Fit(200); // out of reach until every layer is back in float: many trials
+        var repair = repaired.QuantizationReport.Repair!;
+        var seen = probe.Observations;
+        Assert.IsNotEmpty(repair.Decisions);
+        Assert.IsNotEmpty(seen);
+        Assert.AreEqual(budgetBatch, seen.Max(o => o.Batch), "every trial calibrates in the budget's batches");
+        foreach (var (pulled, seenBefore, batch) in seen)
+            Assert.IsLessThanOrEqualTo(seenBefore + batch, pulled, $"{pulled} rows read from the view while an observer takes its batch of {batch} after {seenBefore} samples");
+        Assert.IsGreaterThanOrEqualTo(enumerationsBefore + 1 + repair.Layers.Count, rows.Enumerations, "each trial reads the view again");
+        Assert.IsLessThanOrEqualTo(128, rows.MostPulled);
+    }
+
+    private sealed class InputRow
+    {
+        [VectorType(784)]
+        public float[] input { get; set; } = [];
+    }
+
+    /// <summary>Rows for <c>LoadFromEnumerable</c> that count their enumerations and the rows pulled from the latest one.</summary>
+    private sealed class CountingRows(List<InputRow> rows) : IEnumerable<InputRow>
+    {
+        private int _pulled;
+        private int _enumerations;
+        private int _mostPulled;
+
+        public int Enumerations => Volatile.Read(ref _enumerations);
+
+        public int Pulled => Volatile.Read(ref _pulled);
+
+        public int MostPulled => Volatile.Read(ref _mostPulled);
+
+        public IEnumerator<InputRow> GetEnumerator()
+        {
+            Interlocked.Increment(ref _enumerations);
+            Volatile.Write(ref _pulled, 0);
+            return Rows();
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        private IEnumerator<InputRow> Rows()
+        {
+            foreach (var row in rows)
+            {
+                int pulled = Interlocked.Increment(ref _pulled);
+                if (pulled > Volatile.Read(ref _mostPulled))
+                    Volatile.Write(ref _mostPulled, pulled);
+                yield return row;
+            }
+        }
+    }
+
+    /// <summary>What each observation saw: rows pulled from the view, samples this observer took before, and the batch.</summary>
+    private sealed class PullProbe(CountingRows rows)
+    {
+        private readonly List<(int Pulled, long SeenBefore, int Batch)> _observations = [];
+
+        public List<(int Pulled, long SeenBefore, int Batch)> Observations
+        {
+            get
+            {
+                lock (_observations)
+                    return [.. _observations];
+            }
+        }
+
+        public void Record(long seenBefore, int batch)
+        {
+            lock (_observations)
+                _observations.Add((rows.Pulled, seenBefore, batch));
+        }
+
+        public void Clear()
+        {
+            lock (_observations)
+                _observations.Clear();
+        }
+    }
+
+    /// <summary>
+    /// A MinMax observer that records, at each calibration batch, how far the data view has been read. Calibrate feeds
+    /// the empty copies it makes (<see cref="CreateEmpty"/>), so only those record: the factory's own observer also
+    /// takes constants at prepare.
+    /// </summary>
+    private sealed class ProbingObserver(ObserverOptions options, PullProbe probe, bool records = false) : MinMaxObserver(options)
+    {
+        private long _seen;
+
+        public override void Observe(ReadOnlySpan<float> values, ReadOnlySpan<int> shape)
+        {
+            if (records)
+                probe.Record(_seen, shape[0]);
+            _seen += shape[0];
+            base.Observe(values, shape);
+        }
+
+        public override Observer CreateEmpty() => new ProbingObserver(Options, probe, records: true);
     }
 }

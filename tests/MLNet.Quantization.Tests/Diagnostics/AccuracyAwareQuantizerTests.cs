@@ -94,6 +94,7 @@ public sealed class AccuracyAwareQuantizerTests
         Assert.HasCount(1, best.Layers);
         Assert.AreEqual("/head/Gemm", best.Sensitivity.Single().NodeName);
         Assert.IsGreaterThan(0.005, best.Drop);
+        Assert.AreEqual(FusedGraphInspector.Int8Census(best.Model.Model.ToBytes()).ToString(), best.Model.Report.OrtInt8?.ToString());
         StringAssert.Contains(e.Message, "not met");
         StringAssert.Contains(e.Message, best.Metric.ToString("F4", System.Globalization.CultureInfo.InvariantCulture));
     }
@@ -109,6 +110,7 @@ public sealed class AccuracyAwareQuantizerTests
         Assert.IsEmpty(result.Decisions);
         Assert.IsEmpty(result.Sensitivity);
         Assert.HasCount(4, result.Layers); // 2 Conv, 2 Gemm (the narrow stem conv is float by default)
+        Assert.AreEqual(FusedGraphInspector.Int8Census(result.Model.Model.ToBytes()).ToString(), result.Model.Report.OrtInt8?.ToString(), "the returned model carries ORT's census");
 
         Assert.ThrowsExactly<ArgumentException>(() => new AccuracyAwareQuantizer(() => new X86Quantizer())
             .Run(OnnxModel.Load(TestPaths.Model("fmnist_cnn")), calibration, new EvaluationSet(new float[10], [0, 1]), options));

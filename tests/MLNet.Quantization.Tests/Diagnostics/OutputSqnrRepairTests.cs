@@ -82,7 +82,44 @@ public sealed class OutputSqnrRepairTests
         Assert.IsTrue(int8.Report.Repair!.TargetMet);
         Assert.IsEmpty(int8.Report.Repair.Decisions);
         CollectionAssert.AreEqual(plain.Report.Warnings.ToList(), int8.Report.Warnings.ToList());
+        Assert.AreEqual(plain.Report.OrtInt8!.ToString(), int8.Report.OrtInt8!.ToString());
         StringAssert.Contains(int8.Report.ToString(), "target met");
+    }
+
+    [TestMethod]
+    public void TrialsSkipOrtsInt8CensusAndTheReturnedModelCarriesItOnce()
+    {
+        var calibration = Flow.FlowFixture.CalibrationBatches().ToList();
+        var model = OnnxModel.Load(TestPaths.Model("fmnist_cnn"));
+        Func<X86Quantizer> quantizer = () => new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig());
+        var trials = new List<QuantizationReport>();
+        var search = new FloatFallbackSearch(quantizer, null, model, calibration, quantized =>
+        {
+            trials.Add(quantized.Report);
+            double db = quantized.Report.OutputSqnrDb ?? double.PositiveInfinity;
+            return (db, db);
+        }, CancellationToken.None);
+        var outcome = search.Run(new HashSet<string>(StringComparer.Ordinal) { "Conv", "Gemm" }, _ => false, db => SqnrReport.FormatDb(db), log: null);
+
+        Assert.HasCount(4, outcome.Layers);
+        Assert.IsGreaterThanOrEqualTo(1 + outcome.Layers.Count, trials.Count, "the first trial, one per layer alone in float, and the steps not memoized");
+        Assert.IsTrue(trials.All(r => r.OrtInt8 is null), "no trial asks ONNX Runtime to optimize the written model for the census");
+
+        var final = search.Final(outcome.First);
+        var plain = Plain(model, quantizer, calibration);
+        CollectionAssert.AreEqual(plain.Model.ToBytes(), final.Model.ToBytes());
+        Assert.IsNotNull(final.Report.OrtInt8);
+        Assert.IsGreaterThan(0, final.Report.OrtInt8.Int8KernelCount);
+        Assert.AreEqual(plain.Report.OrtInt8!.ToString(), final.Report.OrtInt8.ToString());
+        Assert.AreEqual(Runtime.FusedGraphInspector.Int8Census(final.Model.ToBytes()).ToString(), final.Report.OrtInt8.ToString());
+        CollectionAssert.AreEqual(plain.Report.Warnings.ToList(), final.Report.Warnings.ToList());
+        Assert.IsNull(outcome.First.Model.Report.OrtInt8, "Final returns a copy; the trial stays as it was");
+
+        // through the public repair: the returned model's report has the census of its own bytes
+        var repaired = new OutputSqnrRepair(quantizer).Run(model, calibration, new OutputSqnrRepairOptions { MinOutputSqnrDb = 200, LayerOpTypes = new HashSet<string>(StringComparer.Ordinal) { "Gemm" } });
+        Assert.IsNotNull(repaired.Report.OrtInt8);
+        Assert.AreEqual(Runtime.FusedGraphInspector.Int8Census(repaired.Model.ToBytes()).ToString(), repaired.Report.OrtInt8.ToString());
+        StringAssert.Contains(repaired.Report.ToString(), "ONNX Runtime int8 kernels: ");
     }
 
     [TestMethod]

@@ -135,22 +135,7 @@ public sealed class DynamicScoringTests
 
     private static IDataView View(IEnumerable<float[]> rows) => _ml.Data.LoadFromEnumerable(rows.Select(r => new InputRow { input = r }).ToList());
 
-    private static List<float[]> Score(QuantizedModelTransformer model, List<float[]> rows)
-    {
-        var scored = model.Transform(View(rows));
-        var column = scored.Schema["logits"];
-        using var cursor = scored.GetRowCursor([column]);
-        var getter = cursor.GetGetter<VBuffer<float>>(column);
-        VBuffer<float> value = default;
-        var result = new List<float[]>();
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-            result.Add(value.DenseValues().ToArray());
-        }
-
-        return result;
-    }
+    private static List<float[]> Score(QuantizedModelTransformer model, List<float[]> rows) => ScoredRows.Read(model.Transform(View(rows)));
 
     private static InferenceSession ExportedSession(QuantizedModelTransformer model)
     {

@@ -117,9 +117,9 @@ public sealed class QuantizationEstimatorErrorTests
         var calibDouble = Ml.Data.LoadFromEnumerable(doubles);
         using var fromFloat = Quantize().Fit(calibFloat);
         using var fromDouble = Quantize().Fit(calibDouble);
-        var a = Logits(fromFloat.Transform(calibFloat));
-        var b = Logits(fromDouble.Transform(calibDouble));
-        var c = Logits(fromDouble.OnnxTransformer.Transform(calibDouble));
+        var a = ScoredRows.Read(fromFloat.Transform(calibFloat));
+        var b = ScoredRows.Read(fromDouble.Transform(calibDouble));
+        var c = ScoredRows.Read(fromDouble.OnnxTransformer.Transform(calibDouble));
         Assert.AreEqual(300, a.Count);
         for (int i = 0; i < a.Count; i++)
         {
@@ -130,21 +130,5 @@ public sealed class QuantizationEstimatorErrorTests
         // A transformer fitted on double columns rejects float columns.
         var ex = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => fromDouble.Transform(calibFloat));
         StringAssert.Contains(ex.Message, "fitted on Double");
-    }
-
-    internal static List<float[]> Logits(IDataView view)
-    {
-        var column = view.Schema["logits"];
-        using var cursor = view.GetRowCursor([column]);
-        var getter = cursor.GetGetter<VBuffer<float>>(column);
-        VBuffer<float> value = default;
-        var result = new List<float[]>();
-        while (cursor.MoveNext())
-        {
-            getter(ref value);
-            result.Add(value.DenseValues().ToArray());
-        }
-
-        return result;
     }
 }

@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.Quantization.Tests.MLNetIntegration;
 using MLNet.Quantization.Tests.TestSupport;
 
 namespace MLNet.Quantization.Tests.Reliability;
@@ -29,7 +28,7 @@ public sealed class ConcurrencyTests
         using var transformer = ml.Transforms.Quantize(new QuantizationOptions { ModelFile = TestPaths.Model("fmnist_cnn"), MaxCalibrationRows = 256 })
             .Fit(ml.Data.LoadFromEnumerable(rows.Take(256).ToList()));
         var scored = transformer.Transform(view);
-        var reference = QuantizationEstimatorErrorTests.Logits(scored);
+        var reference = ScoredRows.Read(scored);
         Assert.HasCount(700, reference);
 
         using var start = new Barrier(8);
@@ -37,7 +36,7 @@ public sealed class ConcurrencyTests
         var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
         {
             start.SignalAndWait();
-            results[t] = QuantizationEstimatorErrorTests.Logits(scored);
+            results[t] = ScoredRows.Read(scored);
         })).ToList();
         threads.ForEach(t => t.Start());
         threads.ForEach(t => t.Join());
