@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Data;
+using MLNet.Quantization.Samples;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Observers;
 using MLNet.Quantization.Tests.MLNetIntegration;
