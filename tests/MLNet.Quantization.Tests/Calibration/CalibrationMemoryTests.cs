@@ -1,9 +1,9 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Quantization.Calibration;
-using MLNet.Quantization.Samples;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Observers;
+using MLNet.Quantization.Samples;
 using MLNet.Quantization.Tests.MLNetIntegration;
 using MLNet.Quantization.Tests.TestSupport;
 
