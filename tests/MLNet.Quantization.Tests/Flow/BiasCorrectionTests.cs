@@ -196,6 +196,25 @@ public sealed class BiasCorrectionTests
     }
 
     [TestMethod]
+    [DataRow("fmnist_cnn", 0.003)]
+    [DataRow("fmnist_mobile", 0.008)]
+    public void TheFashionMnistModelsKeepTheirAccuracyWithBiasCorrection(string model, double maxDrop)
+    {
+        var prepared = QuantizationFlow.Prepare(OnnxModel.Load(TestPaths.Model(model)), new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()), new PrepareOptions { BiasCorrection = true });
+        prepared.Calibrate(FlowFixture.CalibrationBatches());
+        var corrected = prepared.Convert();
+        using var plainRunner = new ModelRunner(FlowFixture.Quantized(model, dynamic: false).Model);
+        using var correctedRunner = new ModelRunner(corrected.Model);
+        double fp32 = TestData.Fp32Accuracy(model);
+        double plain = plainRunner.Accuracy(TestData.Test.Images, TestData.Test.Labels);
+        double accuracy = correctedRunner.Accuracy(TestData.Test.Images, TestData.Test.Labels);
+        Console.WriteLine($"{model}: fp32 {fp32:F4} int8 {plain:F4} int8 bias-corrected {accuracy:F4} ({corrected.Report.BiasCorrectedLayers} layers); " +
+            $"output SQNR {FlowFixture.Quantized(model, dynamic: false).Report.OutputSqnrDb:F2} → {corrected.Report.OutputSqnrDb:F2} dB");
+        Assert.IsGreaterThan(0, corrected.Report.BiasCorrectedLayers!.Value);
+        Assert.IsGreaterThanOrEqualTo(fp32 - maxDrop, accuracy, $"{model}: fp32 {fp32:F4}, bias-corrected int8 {accuracy:F4}");
+    }
+
+    [TestMethod]
     public void ChannelMeansMergeAsIfObservedTogether()
     {
         float[] a = [1, 2, 3, 4, 5, 6], b = [10, 20, 30, 40, float.NaN, 60];
