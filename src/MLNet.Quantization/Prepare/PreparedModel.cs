@@ -426,7 +426,7 @@ public sealed partial class PreparedModel
             leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
         bool dynamic = _dynamicRequested || _groups.Any(g => g.Kind == QuantGroupKind.Dynamic);
         var biasWarning = biasCorrected == 0 && BiasTargets.Count > 0 && _inputMeans.Count == 0
-            ? [$"bias correction corrected none of {BiasTargets.Count} layers: it needs the per-channel input means Calibrate collects, and statistics loaded from a file carry none"]
+            ? [$"bias correction corrected none of {BiasTargets.Count} layers: it needs the per-channel input means Calibrate collects, and statistics loaded from a file (or observed outside Calibrate) carry none"]
             : Array.Empty<string>();
         return new QuantizationReport(dynamic ? "dynamic" : "static", quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,
             new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings, .. ReportWarnings.Unfused(census), .. biasWarning], quality, census)

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
+using MLNet.Quantization.Numerics;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Onnx.Proto;
 using MLNet.Quantization.Quantizers;
@@ -174,6 +175,67 @@ public sealed class BiasCorrectionTests
         }
 
         Assert.AreEqual(1, FusedGraphInspector.OptimizedOpTypes(quantized.Model.ToBytes()).GetValueOrDefault("com.microsoft:QGemm"), "ORT still fuses the Gemm");
+    }
+
+    [TestMethod]
+    public void AStrideTwoConvTransposeSharesEachKernelTapOverFourOutputs()
+    {
+        // kernel 2, stride 2: output (2i + a, 2j + b) = Σ_c W[c, o, a, b]·x[c, i, j] + B[o], so the mean output is
+        // Σ_c E[x_c]·ΣW[c, o]/4 + B[o] exactly, and the correction is (Ŵ − W)·E[x]/4. The X86 quantizer does not
+        // quantize ConvTranspose, so the shift is checked directly, and ONNX Runtime runs the float layer with W and B
+        // against the one with Ŵ and the corrected bias.
+        var random = new Random(8);
+        var weight = Enumerable.Range(0, Channels * Outputs * Kernel * Kernel).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        float[] bias = [0.1f, 0f, -0.2f, 0.3f];
+        int window = Kernel * Kernel;
+        var scales = Enumerable.Range(0, Outputs).Select(o => Enumerable.Range(0, Channels * window)
+            .Max(i => Math.Abs(weight[(i / window * Outputs + o) * window + i % window])) / 127.5f).ToArray();
+        var qparams = new QParams(scales, new int[Outputs], QuantDataType.Int8, axis: 1, quantMin: -128, quantMax: 127);
+        var dequantized = weight.Select((v, i) => Math.Clamp(MathF.Round(v / scales[i / window % Outputs], MidpointRounding.ToEven), -128, 127) * scales[i / window % Outputs]).ToArray();
+        var node = new OnnxNode(new NodeProto { Name = "up", OpType = "ConvTranspose", Attribute = { new AttributeProto { Name = "strides", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 2, 2 } } } });
+
+        double[] shift = BiasCorrection.OutputShift(node, weight, [Channels, Outputs, Kernel, Kernel], qparams, Means.Select(m => (double)m).ToArray());
+        for (int o = 0; o < Outputs; o++)
+        {
+            double term = 0;
+            for (int c = 0; c < Channels; c++)
+            {
+                for (int k = 0; k < window; k++)
+                    term += (dequantized[(c * Outputs + o) * window + k] - weight[(c * Outputs + o) * window + k]) * (double)Means[c] / 4;
+            }
+
+            Assert.AreEqual(term, shift[o], 1e-9, $"channel {o}");
+        }
+
+        float[] Mean(float[] w, float[] b)
+        {
+            var graph = new GraphProto { Name = "conv_transpose" };
+            graph.Input.Add(TinyModels.FloatInfo("X", 1, Channels, Size, Size));
+            graph.Output.Add(TinyModels.FloatInfo("Y", 1, Outputs, 2 * Size, 2 * Size));
+            graph.Initializer.Add(TinyModels.FloatTensor("W", [Channels, Outputs, Kernel, Kernel], w));
+            graph.Initializer.Add(TinyModels.FloatTensor("B", [Outputs], b));
+            var up = new NodeProto { Name = "up", OpType = "ConvTranspose", Input = { "X", "W", "B" }, Output = { "Y" } };
+            up.Attribute.Add(new AttributeProto { Name = "strides", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 2, 2 } });
+            graph.Node.Add(up);
+            var proto = new ModelProto { IrVersion = 8, ProducerName = "tests", Graph = graph };
+            proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+            var x = new float[Channels * Size * Size];
+            for (int c = 0; c < Channels; c++)
+                Array.Fill(x, Means[c], c * Size * Size, Size * Size);
+            using var runner = new ModelRunner(proto.ToByteArray());
+            var y = runner.Run(x, 1);
+            int plane = 4 * Size * Size;
+            return Enumerable.Range(0, Outputs).Select(o => y.Skip(o * plane).Take(plane).Average()).ToArray();
+        }
+
+        var floatMeans = Mean(weight, bias);
+        var plainMeans = Mean(dequantized, bias);
+        var correctedMeans = Mean(dequantized, bias.Select((b, o) => (float)(b - shift[o])).ToArray());
+        for (int o = 0; o < Outputs; o++)
+        {
+            Assert.AreEqual(floatMeans[o], correctedMeans[o], 1e-5, $"channel {o}: the corrected layer's mean output equals float");
+            Assert.AreNotEqual(floatMeans[o], plainMeans[o], 1e-5, $"channel {o}: uncorrected, the weight error shifts it");
+        }
     }
 
     [TestMethod]
