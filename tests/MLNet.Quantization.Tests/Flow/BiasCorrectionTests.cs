@@ -239,6 +239,41 @@ public sealed class BiasCorrectionTests
     }
 
     [TestMethod]
+    public void AMatMulIsCorrectedThroughItsBiasAdd()
+    {
+        var random = new Random(6);
+        const int k = 8, n = 3;
+        var weight = Enumerable.Range(0, k * n).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        float[] bias = [0.5f, -0.25f, 0.125f];
+        var graph = new GraphProto { Name = "linear" };
+        graph.Input.Add(TinyModels.FloatInfo("A", 4, k));
+        graph.Output.Add(TinyModels.FloatInfo("Y", 4, n));
+        graph.Initializer.Add(TinyModels.FloatTensor("W", [k, n], weight));
+        graph.Initializer.Add(TinyModels.FloatTensor("B", [n], bias));
+        graph.Node.Add(new NodeProto { Name = "mm", OpType = "MatMul", Input = { "A", "W" }, Output = { "H" } });
+        graph.Node.Add(new NodeProto { Name = "add", OpType = "Add", Input = { "H", "B" }, Output = { "Y" } });
+        var proto = new ModelProto { IrVersion = 8, ProducerName = "tests", Graph = graph };
+        proto.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        var input = Enumerable.Range(0, 4 * k).Select(i => (float)((i * 29 % 13) / 7.0 - 0.5)).ToArray();
+        var means = Enumerable.Range(0, k).Select(c => Enumerable.Range(0, 4).Average(r => (double)input[r * k + c])).ToArray();
+
+        var prepared = QuantizationFlow.Prepare(OnnxModel.Load(proto.ToByteArray()), new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()), new PrepareOptions { BiasCorrection = true });
+        prepared.Calibrate([[NamedTensor.FromFloats("A", input, 4, k)]]);
+        var quantized = prepared.Convert();
+
+        var q = OnnxGraph.FromModel(quantized.Model);
+        var (w, _) = Dequantized(q, q.Nodes.Single(x => x.OpType == "MatMul"), 1);
+        var add = q.Nodes.Single(x => x.OpType == "Add");
+        var b = q.Initializers[add.Inputs[1]].ToFloatArray();
+        Assert.AreEqual(1, quantized.Report.BiasCorrectedLayers);
+        for (int o = 0; o < n; o++)
+        {
+            double shift = Enumerable.Range(0, k).Sum(c => (w[c * n + o] - weight[c * n + o]) * means[c]);
+            Assert.AreEqual(bias[o] - shift, b[o], 1e-6, $"output {o}");
+        }
+    }
+
+    [TestMethod]
     public void StatisticsLoadedFromAFileCorrectNothingAndSaySo()
     {
         var (model, _, _) = GroupedConv();
