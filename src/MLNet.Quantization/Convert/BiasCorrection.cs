@@ -82,6 +82,9 @@ internal static class BiasCorrection
             }
             else if (node.Inputs.Count > 2 && node.Inputs[2].Length > 0)
             {
+                if (!floatGraph.TryGetConstant(node.Inputs[2], out var existing) || existing.ElementType != TensorElementType.Float || existing.ElementCount != shift.Length)
+                    continue; // a broadcast or computed bias: nothing one value per output channel can be written into
+
                 double factor = node.OpType == "Gemm" ? node.GetFloat("alpha", 1f) / (double)node.GetFloat("beta", 1f) : 1;
                 SetBias(graph, copy, 2, Subtract(floatGraph, node.Inputs[2], shift, factor));
             }
