@@ -118,6 +118,24 @@ public sealed class QuantizeCommandTests
     }
 
     [TestMethod]
+    public void BiasCorrectionCountsTheCorrectedLayersInTextAndJsonAndNeedsStaticMode()
+    {
+        string output = Path.Combine(_dir, "cnn_bias_corrected.onnx");
+        string json = Path.Combine(_dir, "cnn_bias_corrected.json");
+        var (code, stdout, stderr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", output, "--calibration-data", _calibration, "--bias-correction", "--json", json);
+        Assert.AreEqual(0, code, stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        int corrected = doc.RootElement.GetProperty("bias_corrected_layers").GetInt32();
+        Assert.AreEqual(doc.RootElement.GetProperty("quantized_nodes").EnumerateObject().Where(p => p.Name is "Conv" or "Gemm" or "MatMul").Sum(p => p.Value.GetInt32()), corrected);
+        StringAssert.Contains(stdout, $"bias correction: {corrected} layers");
+        Assert.IsGreaterThanOrEqualTo(0.97, Agreement(Model("fmnist_cnn"), output));
+
+        var (badCode, _, badErr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", output, "--mode", "dynamic", "--bias-correction");
+        Assert.AreEqual(2, badCode);
+        StringAssert.Contains(badErr, "--bias-correction works with --mode static");
+    }
+
+    [TestMethod]
     public void StaticQuantizeWritesAModelThatAgreesWithTheFloatOne()
     {
         string output = Path.Combine(_dir, "cnn_int8.onnx");

@@ -36,6 +36,7 @@ internal sealed class LoadedModel(QuantizeCommand.Settings settings, OnnxModel m
             CalibrationMemoryBudgetBytes = (long)s.CalibrationMemoryMB << 20,
             MaxFoldedTensorBytes = s.MaxFoldedBytes,
             Progress = ui.StageProgress,
+            BiasCorrection = s.BiasCorrection,
         };
         ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, prepareOptions)); // before the graph copy below
         var graph = OnnxGraph.FromModel(model);

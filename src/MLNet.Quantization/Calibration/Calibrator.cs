@@ -21,15 +21,23 @@ internal sealed class Calibrator
 {
     private readonly OnnxGraph _graph;
     private readonly Dictionary<string, List<Observer>> _observers;
+    private readonly Dictionary<string, List<ChannelMeans>> _means;
 
     private readonly int _threads;
 
-    public Calibrator(OnnxGraph graph, Dictionary<string, List<Observer>> observersByTensor, int threads = 0)
+    /// <param name="graph">The float graph.</param>
+    /// <param name="observersByTensor">The observers of each observed tensor.</param>
+    /// <param name="threads">ONNX Runtime intra-op threads; 0 lets ORT choose.</param>
+    /// <param name="meansByTensor">Per-channel means to feed alongside the observers (bias correction); null for none.</param>
+    public Calibrator(OnnxGraph graph, Dictionary<string, List<Observer>> observersByTensor, int threads = 0, Dictionary<string, List<ChannelMeans>>? meansByTensor = null)
     {
         _threads = threads;
         _graph = graph;
         _observers = observersByTensor;
+        _means = meansByTensor ?? [];
     }
+
+    private bool IsObserved(string tensor) => _observers.ContainsKey(tensor) || _means.ContainsKey(tensor);
 
     /// <summary>The most samples one run of <see cref="Run"/> fed at once (dimension 0 of the first input).</summary>
     public int LargestBatch { get; private set; }
@@ -40,7 +48,7 @@ internal sealed class Calibrator
         ArgumentNullException.ThrowIfNull(batches);
         var watch = Stopwatch.StartNew();
         var inputs = _graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
-        var fetched = _observers.Keys.Where(t => !inputs.ContainsKey(t)).ToArray();
+        var fetched = _observers.Keys.Concat(_means.Keys.Where(t => !_observers.ContainsKey(t))).Where(t => !inputs.ContainsKey(t)).ToArray();
         string modelName = Runtime.OrtBoundary.ModelName(_graph);
         cancellationToken.ThrowIfCancellationRequested();
         using var session = InstrumentedSession.Create(_graph, fetched, GraphOptimizationLevel.ORT_ENABLE_ALL, _threads, modelName, "calibrate it", allowSpinning: false);
@@ -101,7 +109,7 @@ internal sealed class Calibrator
         var list = new List<ObservedTensor>();
         foreach (var tensor in feeds)
         {
-            if (tensor.Floats is not null && _observers.ContainsKey(tensor.Name))
+            if (tensor.Floats is not null && IsObserved(tensor.Name))
                 list.Add(new ObservedTensor(tensor.Name, tensor.Floats, null, tensor.Shape));
         }
 
@@ -127,7 +135,7 @@ internal sealed class Calibrator
         var order = new List<Observer>();
         for (int i = 0; i < tensors.Count; i++)
         {
-            foreach (var observer in _observers[tensors[i].Name])
+            foreach (var observer in _observers.GetValueOrDefault(tensors[i].Name) ?? [])
             {
                 if (!byObserver.TryGetValue(observer, out var indices))
                 {
@@ -146,6 +154,10 @@ internal sealed class Calibrator
             foreach (int i in byObserver[observer])
                 observer.Observe(tensors[i].Values, tensors[i].Shape);
         });
+        if (_means.Count == 0)
+            return;
+        var meanWork = tensors.SelectMany(t => (_means.GetValueOrDefault(t.Name) ?? []).Select(m => (Tensor: t, Means: m))).ToList();
+        Parallel.ForEach(meanWork, new ParallelOptions { CancellationToken = cancellationToken }, work => work.Means.Observe(work.Tensor.Values, work.Tensor.Shape));
     }
 
     /// <summary>ORT feeds for a batch as NamedOnnxValues, checked against the graph's inputs.</summary>

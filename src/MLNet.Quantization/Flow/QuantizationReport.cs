@@ -59,6 +59,13 @@ public sealed class QuantizationReport
     /// </summary>
     public double? OutputSqnrDb { get; }
 
+    /// <summary>
+    /// How many layers bias correction corrected (<see cref="PrepareOptions.BiasCorrection"/>): Conv, ConvTranspose,
+    /// Gemm and MatMul layers with an int8 weight whose bias now cancels the weight error's mean effect; null when bias
+    /// correction was not asked for.
+    /// </summary>
+    public int? BiasCorrectedLayers { get; internal init; }
+
     /// <summary>Calibration samples float and int8 were compared on after convert (0 when not checked).</summary>
     public long CheckedSamples { get; }
 
@@ -151,6 +158,8 @@ public sealed class QuantizationReport
                 : "";
             sb.AppendLine(CultureInfo.InvariantCulture, $"output SQNR: {db:F2} dB, int8 against float on {CheckedSamples} calibration samples{worst}");
         }
+        if (BiasCorrectedLayers is { } corrected)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"bias correction: {corrected} layers");
         if (Repair is not null)
             sb.AppendLine(Repair.ToString());
         foreach (var warning in Warnings)

@@ -65,6 +65,8 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize and ScoringBatchSize must be at least 1, got {options.BatchSize} and {options.ScoringBatchSize}.");
         if (options.Quantizer is not null && (options.ActivationObserver is not null || options.ReduceRange || options.ExcludedNodes.Count > 0))
             throw new ArgumentException("ActivationObserver, ReduceRange and ExcludedNodes configure the default quantizer; configure a custom Quantizer directly instead.", nameof(options));
+        if (options.BiasCorrection && options.Mode != QuantizationMode.Static)
+            throw new ArgumentException($"BiasCorrection needs static mode (it corrects with the calibration means), not {options.Mode}.", nameof(options));
         if (options.MinOutputSqnr is { } minSqnr && (options.Quantizer is not null || options.Mode != QuantizationMode.Static || !double.IsFinite(minSqnr)))
             throw new ArgumentException($"MinOutputSqnr ({minSqnr}) needs a finite number of dB, static mode and the default quantizer (the repair builds a fresh one for every trial).", nameof(options));
         _catalog = catalog;
@@ -118,6 +120,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             MaxNodeCount = _options.MaxNodeCount,
             CalibrationMemoryBudgetBytes = _options.CalibrationMemoryBudgetBytes,
             Progress = _options.StageProgress,
+            BiasCorrection = _options.BiasCorrection,
         };
         var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), prepareOptions, _options.CancellationToken);
         QuantizedModel? repaired = null;

@@ -134,6 +134,14 @@ public sealed class QuantizationOptions
     /// <example><c>new QuantizationOptions { ModelFile = "det.onnx", MinOutputSqnr = 25 }</c></example>
     public double? MinOutputSqnr { get; set; }
 
+    /// <summary>
+    /// Empirical bias correction (static mode; default false), as <see cref="PrepareOptions.BiasCorrection"/>: each
+    /// int8-weight Conv, ConvTranspose, Gemm and MatMul gets its bias corrected by the weight error times the layer's
+    /// mean input over the calibration rows; <see cref="QuantizationReport.BiasCorrectedLayers"/> counts them.
+    /// </summary>
+    /// <example><c>new QuantizationOptions { ModelFile = "cls.onnx", BiasCorrection = true }</c></example>
+    public bool BiasCorrection { get; set; }
+
     /// <summary>Node names, or ONNX operator types, that the default quantizer leaves in float.</summary>
     public IList<string> ExcludedNodes { get; set; } = new List<string>();
 

@@ -63,6 +63,16 @@ public sealed class PrepareOptions
     /// </summary>
     public int QualityCheckSamples { get; init; } = 32;
 
+    /// <summary>
+    /// Empirical bias correction (default false): calibration also takes the per-channel mean E[x] of the float input
+    /// of every Conv, ConvTranspose, Gemm and MatMul with an int8 weight, and <see cref="PreparedModel.Convert"/> sets
+    /// each such layer's bias to <c>b − (Ŵ − W)·E[x]</c> (Ŵ the dequantized weight), so that the int8 layer's mean
+    /// output equals the float layer's; <see cref="QuantizationReport.BiasCorrectedLayers"/> counts them. Static mode
+    /// only. The means are not part of statistics files: statistics loaded from a file correct nothing (the report
+    /// warns). See the repository's <c>docs/accuracy.md</c>.
+    /// </summary>
+    public bool BiasCorrection { get; init; }
+
     /// <summary>Below this output SQNR (dB, default 15) the report warns and names the worst quantization points.</summary>
     public double OutputSqnrWarningDb { get; init; } = 15;
 

@@ -26,6 +26,8 @@ public sealed partial class PreparedModel
     private readonly BackendRules _backend;
     private CheckSampleBuffer _checkSamples;
     private ObserverGroup[]? _groupViews;
+    private IReadOnlyList<BiasCorrection.Target>? _biasTargets;
+    private readonly Dictionary<BiasCorrection.Target, ChannelMeans> _inputMeans = [];
 
     internal PreparedModel(OnnxGraph graph, QuantizationAnnotations annotations, List<QuantGroup> groups, Dictionary<QuantizationEdge, QuantGroup> byEdge, long floatBytes, PrepareOptions options,
         Shapes.BatchOutcome? batch = null, bool dynamicRequested = false, BackendRules? backend = null)
@@ -185,7 +187,17 @@ public sealed partial class PreparedModel
             }
         }
 
-        var calibrator = new Calibrator(_graph, byTensor, _options.CalibrationThreads);
+        var freshMeans = new Dictionary<BiasCorrection.Target, ChannelMeans>();
+        var meansByTensor = new Dictionary<string, List<ChannelMeans>>(StringComparer.Ordinal);
+        foreach (var target in _options.BiasCorrection ? BiasTargets : [])
+        {
+            var means = freshMeans[target] = new ChannelMeans(target.Channels, target.Axis);
+            if (!meansByTensor.TryGetValue(target.Input, out var list))
+                meansByTensor[target.Input] = list = [];
+            list.Add(means);
+        }
+
+        var calibrator = new Calibrator(_graph, byTensor, _options.CalibrationThreads, meansByTensor);
         var kept = _checkSamples.Samples > 0 ? null : NewCheckBuffer();
         var result = calibrator.Run(kept is null ? batches : batches.Select(b => { kept.Offer(Copy(b)); return b; }), progress, cancellationToken, totalSamples);
         if (kept is not null)
@@ -193,6 +205,14 @@ public sealed partial class PreparedModel
         _largestCalibrationBatch = Math.Max(_largestCalibrationBatch, calibrator.LargestBatch);
         foreach (var (group, observer) in fresh)
             group.Observer!.Merge(observer);
+        foreach (var (target, means) in freshMeans)
+        {
+            if (_inputMeans.TryGetValue(target, out var held))
+                held.Merge(means);
+            else
+                _inputMeans[target] = means;
+        }
+
         RecordObservations(result);
         return result;
     }
@@ -240,6 +260,13 @@ public sealed partial class PreparedModel
             .OrderBy(e => position[e.Key.Node]).ThenBy(e => e.Key.IsInput ? 0 : 1).ThenBy(e => e.Key.Index)
             .Select(e => (Edge: e.Key.IsInput ? QuantizationEdge.Input(map[e.Key.Node], e.Key.Index) : QuantizationEdge.Output(map[e.Key.Node], e.Key.Index), Group: e.Value))
             .ToList();
+        int? biasCorrected = null;
+        if (_options.BiasCorrection)
+        {
+            stage.Step($"correcting the biases of {BiasTargets.Count} layers");
+            biasCorrected = BiasCorrection.Apply(BiasTargets, _inputMeans, _graph, graph, map, _byEdge, edges);
+        }
+
         stage.Step($"writing QuantizeLinear/DequantizeLinear for {edges.Count} edges");
         var runtimeNodes = _backend.WriteRuntimeNodes(graph, edges);
         new QdqWriter(graph).Write(edges.Where(e => !runtimeNodes.Contains(e.Edge.Node)).ToList());
@@ -248,9 +275,12 @@ public sealed partial class PreparedModel
         FloatReferenceMetadata.Write(model, _options);
         stage.Step(_checkSamples.Samples > 0 ? $"checking int8 against float on {_checkSamples.Samples} calibration samples" : "checking the quantized weights");
         var quality = QualityCheck.Run(_graph, graph, _checkSamples.Batches, _options);
-        var quantized = new QuantizedModel(model, BuildReport(model, quality));
+        var quantized = new QuantizedModel(model, BuildReport(model, quality, biasCorrected));
         return countOrtKernels ? quantized.WithOrtInt8Census(stage) : quantized;
     }
+
+    /// <summary>The layers bias correction applies to, in graph order.</summary>
+    private IReadOnlyList<BiasCorrection.Target> BiasTargets => _biasTargets ??= BiasCorrection.Targets(_graph, _byEdge);
 
     private CheckSampleBuffer NewCheckBuffer() => new(_options.QualityCheckSamples, 256L << 20);
 
@@ -377,7 +407,7 @@ public sealed partial class PreparedModel
     private string Readers(IEnumerable<string> tensors) =>
         string.Join(", ", tensors.SelectMany(t => _graph.GetConsumers(t)).Select(c => $"'{c.Node.Name}'").Distinct());
 
-    private QuantizationReport BuildReport(Onnx.OnnxModel model, QualityFigures quality)
+    private QuantizationReport BuildReport(Onnx.OnnxModel model, QualityFigures quality, int? biasCorrected)
     {
         var quantized = new Dictionary<string, int>(StringComparer.Ordinal);
         var quantizedNodes = new HashSet<OnnxNode>(ReferenceEqualityComparer.Instance);
@@ -391,7 +421,13 @@ public sealed partial class PreparedModel
         foreach (var node in _graph.Nodes.Where(n => _backend.ReportedComputeOps.Contains(n.OpType) && !quantizedNodes.Contains(n) && !named.Contains(n.Name)))
             leftInFloat.Add(new FloatNode(node.Name, node.OpType, "not annotated by the quantizer"));
         bool dynamic = _dynamicRequested || _groups.Any(g => g.Kind == QuantGroupKind.Dynamic);
+        var biasWarning = biasCorrected == 0 && BiasTargets.Count > 0 && _inputMeans.Count == 0
+            ? [$"bias correction corrected none of {BiasTargets.Count} layers: it needs the per-channel input means Calibrate collects, and statistics loaded from a file (or observed outside Calibrate) carry none"]
+            : Array.Empty<string>();
         return new QuantizationReport(dynamic ? "dynamic" : "static", quantized, leftInFloat, _floatBytes, model.Proto.CalculateSize(), _calibration.Elapsed, _calibration.Samples,
-            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings], quality);
+            new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings, .. biasWarning], quality)
+        {
+            BiasCorrectedLayers = biasCorrected,
+        };
     }
 }

@@ -8,9 +8,10 @@ namespace MLNet.Quantization.RealModels.Tests.Models;
 internal static class DefaultQuantization
 {
     /// <summary>Quantizes the model at <paramref name="path"/>, calibrating on <paramref name="samples"/> (one [C,H,W] sample each) in batches.</summary>
-    public static QuantizedModel Run(string path, IReadOnlyList<float[]> samples, int[] sampleShape, int batchSize)
+    /// <param name="options">Preparation options; null for the defaults.</param>
+    public static QuantizedModel Run(string path, IReadOnlyList<float[]> samples, int[] sampleShape, int batchSize, PrepareOptions? options = null)
     {
-        var prepared = QuantizationFlow.Prepare(OnnxModel.Load(path), new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()));
+        var prepared = QuantizationFlow.Prepare(OnnxModel.Load(path), new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()), options);
         string input = prepared.Graph.Inputs.Single().Name;
         prepared.Calibrate(Batches(samples, sampleShape, batchSize, input));
         return prepared.Convert();
