@@ -5,32 +5,39 @@ namespace MLNet.Quantization;
 
 /// <summary>
 /// Rewrites a dynamic QDQ model so that ONNX Runtime computes every activation range per row (per slice along
-/// dimension 0) instead of over the whole batch, while the products still run in ORT's int8 GEMM (MatMulInteger).
+/// dimension 0) instead of over the whole batch, while the products still run in ORT's int8 GEMM (MatMulIntegerToFloat).
 /// </summary>
 /// <remarks>
 /// <para>ONNX <c>DynamicQuantizeLinear</c> and ORT's <c>DynamicQuantizeMatMul</c> take one scale and zero point for
 /// the whole input tensor, and ORT's <c>MatMulInteger</c> and <c>MatMulIntegerToFloat</c> accept only a per-tensor
-/// zero point for A. Each dynamic linear <c>y = x·W + b</c> (W int8 [K, N], per-channel or per-tensor scale, zero
-/// point 0) is therefore written out as the arithmetic ORT's fused kernel does, with the range taken per row:</para>
+/// zero point for A. <c>MatMulIntegerToFloat</c> does take an A scale of shape [rows, 1, ...], applied to the product.
+/// Each dynamic linear <c>y = x·W + b</c> (W int8 [K, N], per-channel or per-tensor scale, zero point 0) is therefore
+/// written out as the arithmetic of ORT's fused kernel, with the range taken per row:</para>
 /// <code>
-/// x3   = Reshape(x, [0, -1, K])                                 rows × M × K
-/// lo   = Min(ReduceMin(x3, [1, 2]), 0);  hi = Max(ReduceMax(x3, [1, 2]), 0)
-/// s    = hi == lo ? 1 : (hi − lo) / 255;  zp = Round(Clip(−lo / s, 0, 255))        one per row, as ORT
-/// q    = QuantizeLinear(x3, s, zp, axis 0)                                      uint8
-/// acc  = MatMulInteger(q, W + 128, b_zero_point 128) − zp · colsum(W)          exact int32
-/// y    = Reshape(float(acc) · (s · w_scale) + b, shape(x)[:-1] ++ [N])
+/// lo   = Min(ReduceMin(x, all axes but 0, keepdims), 0);  hi = Max(ReduceMax(x, ...), 0)      [rows, 1, ...]
+/// s    = max((hi − lo) / 255, 2^-126);  zp = Round(−lo / s)            ORT's formula (scale 1 for an all-zero row)
+/// q    = QuantizeLinear(x, s, zp, axis 0)                                              uint8
+/// y    = MatMulIntegerToFloat(q, W, a_scale s, b_scale w_scale) − (s · zp · w_scale · colsum(W) − b)
 /// </code>
+/// <para>W stays int8 where ORT's uint8 × int8 GEMM is exact on this CPU (<see cref="Runtime.OrtU8S8Probe"/>) and is
+/// stored as uint8 with zero point 128 elsewhere. An input whose rank ORT cannot infer is viewed as [rows, -1, K] and
+/// the product reshaped back.</para>
 /// <para>Integer products are exact and every other op is elementwise or reduces within one row, so a row's output
-/// does not depend on the other rows of its batch. A batch of one row computes the qparams of the per-tensor graph.</para>
+/// does not depend on the other rows of its batch. A batch of one row computes the qparams of the per-tensor graph;
+/// its outputs differ from the per-tensor graph's only by float rounding (the zero-point term is subtracted in float).</para>
 /// <para>The rewrite gives up (returns null) when any dynamic quantization is left that it cannot express per row,
 /// for example an activation × activation product.</para>
 /// </remarks>
 internal static class PerRowDynamicGraph
 {
     private const string MicrosoftDomain = "com.microsoft";
+    private const float SmallestNormal = 1.17549435e-38f;
 
     /// <summary>The per-row model, or null when some dynamic quantization of <paramref name="model"/> has no per-row form here.</summary>
-    public static OnnxModel? TryRewrite(OnnxModel model)
+    /// <param name="model">The dynamic QDQ model.</param>
+    /// <param name="signedWeights">int8 weights (uint8 × int8 GEMM) or uint8 weights with zero point 128; null: int8 where
+    /// <see cref="Runtime.OrtU8S8Probe.IsExact"/>.</param>
+    public static OnnxModel? TryRewrite(OnnxModel model, bool? signedWeights = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var graph = OnnxGraph.FromModel(model);
@@ -38,12 +45,12 @@ internal static class PerRowDynamicGraph
             return null; // a per-tensor product written by the model itself
         var linears = graph.Nodes.Select(n => (Node: n, Linear: TryMatch(graph, n))).Where(m => m.Linear is not null).ToList();
         var ranks = linears.Count == 0 ? new Dictionary<string, ValueInfo>() : OrtShapeInference.Infer(graph, linears.Select(m => m.Linear!.Input));
-        bool signedWeights = Runtime.OrtU8S8Probe.IsExact;
+        bool signed = signedWeights ?? Runtime.OrtU8S8Probe.IsExact;
         foreach (var (node, linear) in linears)
         {
             int? rank = ranks.TryGetValue(linear!.Input, out var info) ? info.Shape?.Count : null;
             graph.RemoveNode(node, replacingProducer: true);
-            EmitPerRow(graph, linear, node.Outputs[0], node.Name, rank, signedWeights);
+            EmitPerRow(graph, linear, node.Outputs[0], node.Name, rank, signed);
         }
 
         bool rewritten = linears.Count > 0;
@@ -107,8 +114,12 @@ internal static class PerRowDynamicGraph
         string lo = emit.Op("Min", emit.Reduce("ReduceMin", x, axes), emit.Float(0));
         string hi = emit.Op("Max", emit.Reduce("ReduceMax", x, axes), emit.Float(0));
         string range = emit.Op("Sub", hi, lo);
-        string scale = emit.Op("Where", emit.Op("Equal", range, emit.Float(0)), emit.Float(1), emit.Op("Div", range, emit.Float(255)));
-        string zeroFloat = emit.Op("Round", emit.Op("Clip", emit.Op("Neg", emit.Op("Div", lo, scale)), emit.Float(0), emit.Float(255)));
+        // ORT takes scale 1 for an all-zero row; any positive scale gives such a row the same codes (zero point 0, all
+        // codes 0) and outputs, so the smallest normal float, 2^-126, stands in for it (one Max instead of Equal and
+        // Where; a range below 255 · 2^-126 is taken as that).
+        string scale = emit.Op("Max", emit.Op("Div", range, emit.Float(255)), emit.Float(SmallestNormal));
+        // lo ≤ 0 ≤ hi, so −lo / s lies in [0, 255] up to rounding and Round alone gives ORT's clamped zero point.
+        string zeroFloat = emit.Op("Round", emit.Op("Div", emit.Op("Neg", lo), scale));
         string zeroPoint = emit.Cast(zeroFloat, TensorElementType.UInt8);
         var quantize = emit.Node("QuantizeLinear", x, emit.Op("Reshape", scale, emit.Int64s([-1])), emit.Op("Reshape", zeroPoint, emit.Int64s([-1])));
         quantize.Node.SetInt("axis", 0);

@@ -54,6 +54,36 @@ public sealed class PerRowDynamicGraphTests
     }
 
     [TestMethod]
+    public void Int8WeightsAreUsedWhereOrtsUint8ByInt8GemmIsExactAndGiveTheBitsOfUint8Weights()
+    {
+        var qdq = DynamicQdq(transposeBatch: false);
+        var signed = PerRowDynamicGraph.TryRewrite(qdq, signedWeights: true)!;
+        var unsigned = PerRowDynamicGraph.TryRewrite(qdq, signedWeights: false)!;
+        static string WeightType(OnnxModel m) => string.Join(",", m.Proto.Graph.Node.Where(n => n.OpType == "MatMulIntegerToFloat")
+            .Select(n => (TensorProto.Types.DataType)m.Proto.Graph.Initializer.Single(i => i.Name == n.Input[1]).DataType));
+        Assert.AreEqual("Int8,Int8", WeightType(signed));
+        Assert.AreEqual("Uint8,Uint8", WeightType(unsigned));
+        Assert.AreEqual(Runtime.OrtU8S8Probe.IsExact ? "Int8,Int8" : "Uint8,Uint8", WeightType(PerRowDynamicGraph.TryRewrite(qdq)!), "the default follows the probe");
+        var rng = new Random(5);
+        var rows = Enumerable.Range(0, 6).Select(i => RandomRow(rng, scale: 1 + 20 * i)).ToList();
+        using var signedSession = Session(signed);
+        using var unsignedSession = Session(unsigned);
+        var fromUnsigned = Run(unsignedSession, rows);
+        var fromSigned = Run(signedSession, rows);
+        if (Runtime.OrtU8S8Probe.IsExact)
+        {
+            for (int i = 0; i < rows.Count; i++)
+                CollectionAssert.AreEqual(fromUnsigned[i], fromSigned[i], $"row {i}: both integer products are exact here");
+        }
+
+        using var perTensorSession = Session(qdq);
+        var perTensor = Run(perTensorSession, [rows[^1]])[0];
+        double scale = Math.Max(1, perTensor.Max(Math.Abs));
+        for (int j = 0; j < perTensor.Length; j++)
+            Assert.IsTrue(Math.Abs(perTensor[j] - fromUnsigned[^1][j]) <= 1e-5 * scale, $"output {j}: per-tensor {perTensor[j]} vs per-row uint8 weights {fromUnsigned[^1][j]}");
+    }
+
+    [TestMethod]
     public void AModelWhoseFirstAxisIsNotTheBatchScoresOneRowPerRun()
     {
         var qdq = DynamicQdq(transposeBatch: true);
