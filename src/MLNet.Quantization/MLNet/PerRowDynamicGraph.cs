@@ -46,11 +46,22 @@ internal static class PerRowDynamicGraph
         var linears = graph.Nodes.Select(n => (Node: n, Linear: TryMatch(graph, n))).Where(m => m.Linear is not null).ToList();
         var ranks = linears.Count == 0 ? new Dictionary<string, ValueInfo>() : OrtShapeInference.Infer(graph, linears.Select(m => m.Linear!.Input));
         bool signed = signedWeights ?? Runtime.OrtU8S8Probe.IsExact;
-        foreach (var (node, linear) in linears)
+        foreach (var (node, match) in linears)
         {
-            int? rank = ranks.TryGetValue(linear!.Input, out var info) ? info.Shape?.Count : null;
+            var linear = match!;
+            int? rank = ranks.TryGetValue(linear.Input, out var info) ? info.Shape?.Count : null;
+            string output = node.Outputs[0];
             graph.RemoveNode(node, replacingProducer: true);
-            EmitPerRow(graph, linear, node.Outputs[0], node.Name, rank, signed);
+            if (linear.Bias is null && BiasAdd(graph, output, linear.N) is { } add)
+            {
+                // The Add of a constant [N] bias that alone reads the product joins the per-row correction, which
+                // is added anyway: one pass over the output fewer.
+                linear = linear with { Bias = add.Bias };
+                graph.RemoveNode(add.Node, replacingProducer: true);
+                output = add.Node.Outputs[0];
+            }
+
+            EmitPerRow(graph, linear, output, node.Name, rank, signed);
         }
 
         bool rewritten = linears.Count > 0;
@@ -62,6 +73,17 @@ internal static class PerRowDynamicGraph
             return null;
         graph.RemoveUnusedInitializers();
         return graph.ToModel();
+    }
+
+    /// <summary>The Add that alone reads <paramref name="product"/> and adds a constant float bias of shape [N], if any.</summary>
+    private static (OnnxNode Node, string Bias)? BiasAdd(OnnxGraph graph, string product, int n)
+    {
+        if (graph.IsGraphOutput(product) || graph.GetConsumers(product) is not [{ Node: { OpType: "Add", IsDefaultDomain: true } add }] || add.Inputs.Count != 2)
+            return null;
+        string bias = add.Inputs[0] == product ? add.Inputs[1] : add.Inputs[0];
+        if (bias == product || !graph.TryGetConstant(bias, out var b) || b.ElementType != TensorElementType.Float || b.Dims.Count != 1 || b.Dims[0] != n)
+            return null;
+        return (add, bias);
     }
 
     /// <summary>A dynamic linear: float input, int8 weight [K, N], weight scales (1 or N), optional float bias [N].</summary>
