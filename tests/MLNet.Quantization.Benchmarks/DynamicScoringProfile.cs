@@ -9,7 +9,8 @@ namespace MLNet.Quantization.Benchmarks;
 /// <summary>
 /// Where the time of dynamic scoring goes: ORT <c>Run</c> alone on the float, exported QDQ and per-row models at batch 1
 /// and 32 (one intra-op thread), against ML.NET <c>Transform</c> plus cursor over the same rows.
-/// <c>dotnet run -c Release --project tests/MLNet.Quantization.Benchmarks -- dynamic-profile [--rows 2048] [--threads 1]</c>.
+/// <c>dotnet run -c Release --project tests/MLNet.Quantization.Benchmarks -- dynamic-profile [--rows 2048] [--threads 1 | --default-threads]
+/// [--rounds 6] [--compare other-per-row.onnx]</c>; with <c>DUMP_DIR</c> set, ORT's optimized graphs and profiles go there.
 /// </summary>
 internal static class DynamicScoringProfile
 {
@@ -17,7 +18,7 @@ internal static class DynamicScoringProfile
     {
         var c = CultureInfo.InvariantCulture;
         int rows = Arg(args, "--rows", 2048);
-        int threads = Arg(args, "--threads", 1);
+        int threads = args.Contains("--default-threads") ? 0 : Arg(args, "--threads", 1);
         var ml = new MLContext(seed: 1);
         var test = FashionMnist.Load(FashionMnist.DefaultDirectory, train: false, maxCount: rows);
         var data = MLNetScoringBenchmarks.Rows(test);
@@ -33,13 +34,21 @@ internal static class DynamicScoringProfile
         using var floatSession = Session(File.ReadAllBytes(model), threads, Environment.GetEnvironmentVariable("DUMP_DIR") is { } d0 ? Path.Combine(d0, "float.opt.onnx") : null);
         using var qdqSession = Session(qdqBytes.ToArray(), threads, Environment.GetEnvironmentVariable("DUMP_DIR") is { } d1 ? Path.Combine(d1, "qdq.opt.onnx") : null);
         using var perRowSession = Session(perRow.ScoringModel, threads, Environment.GetEnvironmentVariable("DUMP_DIR") is { } d2 ? Path.Combine(d2, "perrow.opt.onnx") : null);
+        using var perRowNoSpin = Session(perRow.ScoringModel, -Math.Max(threads, 2), null);
+        using var qdqNoSpin = Session(qdqBytes.ToArray(), -Math.Max(threads, 2), null);
+        int legacyArg = Array.IndexOf(args, "--compare");
+        using var legacy = legacyArg >= 0 ? Session(File.ReadAllBytes(args[legacyArg + 1]), threads, null) : perRowSession;
         var sides = new (string Name, Func<double> Time)[]
         {
+            ("ORT --compare model b32", () => TimeRuns(legacy, pixels, rows, 32)),
             ("ORT float b1", () => TimeRuns(floatSession, pixels, rows, 1)),
             ("ORT float b32", () => TimeRuns(floatSession, pixels, rows, 32)),
             ("ORT qdq b1", () => TimeRuns(qdqSession, pixels, rows, 1)),
             ("ORT qdq b32", () => TimeRuns(qdqSession, pixels, rows, 32)),
             ("ORT perrow b32", () => TimeRuns(perRowSession, pixels, rows, 32)),
+            ("ORT perrow b32, 2 threads no spin", () => TimeRuns(perRowNoSpin, pixels, rows, 32)),
+            ("ORT qdq b32, 2 threads no spin", () => TimeRuns(qdqNoSpin, pixels, rows, 32)),
+            ("ML.NET source rows only", () => TimeSource(view)),
             ("ML.NET float ApplyOnnxModel", () => TimeDrain(floatT.Transform(view))),
             ("ML.NET PerRow", () => TimeDrain(perRow.Transform(view))),
             ("ML.NET PerBatch", () => TimeDrain(perBatch.Transform(view))),
@@ -55,7 +64,7 @@ internal static class DynamicScoringProfile
             }
         }
 
-        double baseline = Cli.Benchmarking.SideBySideBenchmark.Median(times[5]);
+        double baseline = Cli.Benchmarking.SideBySideBenchmark.Median(times[9]);
         for (int s = 0; s < sides.Length; s++)
         {
             double us = Cli.Benchmarking.SideBySideBenchmark.Median(times[s]);
@@ -73,9 +82,12 @@ internal static class DynamicScoringProfile
         return 0;
     }
 
+    /// <summary>A session on <paramref name="threads"/> intra-op threads (0: ORT's default); negative: that many, not spinning.</summary>
     private static InferenceSession Session(byte[] model, int threads, string? optimizedPath)
     {
-        using var options = Runtime.OrtSessionOptions.Create(GraphOptimizationLevel.ORT_ENABLE_ALL, threads);
+        using var options = Runtime.OrtSessionOptions.Create(GraphOptimizationLevel.ORT_ENABLE_ALL, threads == 0 ? 0 : Math.Abs(threads));
+        if (threads < 0)
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         if (optimizedPath is not null)
         {
             options.OptimizedModelFilePath = optimizedPath;
@@ -109,6 +121,24 @@ internal static class DynamicScoringProfile
     {
         long t0 = Stopwatch.GetTimestamp();
         int n = MLNetScoringBenchmarks.Drain(view);
+        return Stopwatch.GetElapsedTime(t0).TotalMicroseconds / n;
+    }
+
+    /// <summary>µs per row of reading the source's input column alone, as the batch cursor does.</summary>
+    private static double TimeSource(IDataView view)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        var column = view.Schema["input"];
+        using var cursor = view.GetRowCursor([column]);
+        var getter = cursor.GetGetter<Microsoft.ML.Data.VBuffer<float>>(column);
+        Microsoft.ML.Data.VBuffer<float> value = default;
+        int n = 0;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            n++;
+        }
+
         return Stopwatch.GetElapsedTime(t0).TotalMicroseconds / n;
     }
 
