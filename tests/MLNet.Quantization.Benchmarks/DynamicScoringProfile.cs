@@ -17,8 +17,8 @@ internal static class DynamicScoringProfile
     public static int Run(string[] args)
     {
         var c = CultureInfo.InvariantCulture;
-        int rows = Arg(args, "--rows", 2048);
-        int threads = args.Contains("--default-threads") ? 0 : Arg(args, "--threads", 1);
+        int rows = DynamicScoringReport.ReadInt(args, "--rows", 2048);
+        int threads = args.Contains("--default-threads") ? 0 : DynamicScoringReport.ReadInt(args, "--threads", 1);
         var ml = new MLContext(seed: 1);
         var test = FashionMnist.Load(FashionMnist.DefaultDirectory, train: false, maxCount: rows);
         var data = MLNetScoringBenchmarks.Rows(test);
@@ -54,7 +54,7 @@ internal static class DynamicScoringProfile
             ("ML.NET PerBatch", () => TimeDrain(perBatch.Transform(view))),
         };
         var times = sides.Select(_ => new List<double>()).ToArray();
-        for (int r = 0; r < Arg(args, "--rounds", 6); r++)
+        for (int r = 0; r < DynamicScoringReport.ReadInt(args, "--rounds", 6); r++)
         {
             for (int s = 0; s < sides.Length; s++)
             {
@@ -98,7 +98,7 @@ internal static class DynamicScoringProfile
     }
 
     /// <summary>µs per row of ORT runs alone, <paramref name="batch"/> rows per run, OrtValues made once.</summary>
-    private static double TimeRuns(InferenceSession session, float[] pixels, int rows, int batch)
+    internal static double TimeRuns(InferenceSession session, float[] pixels, int rows, int batch)
     {
         var runs = new List<OrtValue>();
         for (int start = 0; start + batch <= rows; start += batch)
@@ -140,11 +140,5 @@ internal static class DynamicScoringProfile
         }
 
         return Stopwatch.GetElapsedTime(t0).TotalMicroseconds / n;
-    }
-
-    private static int Arg(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : fallback;
     }
 }

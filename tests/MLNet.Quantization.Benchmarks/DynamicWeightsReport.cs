@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
@@ -58,7 +57,7 @@ internal static class DynamicWeightsReport
             {
                 for (int s = 0; s < sessions.Length; s++)
                 {
-                    double us = TimeRuns(sessions[s], pixels, Math.Min(test.Count, 1024), batch);
+                    double us = DynamicScoringProfile.TimeRuns(sessions[s], pixels, Math.Min(test.Count, 1024), batch);
                     if (round > 0)
                         times[s].Add(us);
                 }
@@ -144,23 +143,5 @@ internal static class DynamicWeightsReport
         }
 
         return 10 * Math.Log10(signal / noise);
-    }
-
-    private static double TimeRuns(InferenceSession session, float[] pixels, int rows, int batch)
-    {
-        var runs = new List<OrtValue>();
-        for (int start = 0; start + batch <= rows; start += batch)
-            runs.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, pixels.AsMemory(start * 784, batch * 784), [batch, 1, 28, 28]));
-        using var runOptions = new RunOptions();
-        long t0 = Stopwatch.GetTimestamp();
-        foreach (var value in runs)
-        {
-            using var result = session.Run(runOptions, ["input"], [value], ["logits"]);
-        }
-
-        double us = Stopwatch.GetElapsedTime(t0).TotalMicroseconds / (runs.Count * batch);
-        foreach (var value in runs)
-            value.Dispose();
-        return us;
     }
 }
