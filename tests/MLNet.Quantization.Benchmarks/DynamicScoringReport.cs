@@ -76,7 +76,7 @@ internal static class DynamicScoringReport
     private static QuantizedModelTransformer Fit(MLContext ml, string model, DynamicRangeScope scope, IDataView view, int? threads) =>
         ml.Transforms.Quantize(new QuantizationOptions { ModelFile = model, Mode = QuantizationMode.Dynamic, DynamicRangeScope = scope, ScoringBatchSize = 32, IntraOpNumThreads = threads }).Fit(view);
 
-    private static int ReadInt(string[] args, string name, int fallback)
+    internal static int ReadInt(string[] args, string name, int fallback)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : fallback;

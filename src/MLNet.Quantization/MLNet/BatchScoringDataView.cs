@@ -65,6 +65,9 @@ internal sealed class BatchScoringDataView : IDataView
         private int _slot = -1;
         private long _position = -1;
         private bool _done;
+        private string[]? _inputNames;
+        private string[]? _outputNames;
+        private RunOptions? _runOptions;
 
         public BatchScoringCursor(BatchScoringDataView parent, DataViewRowCursor source, List<DataViewSchema.Column> passThrough, List<DataViewSchema.Column> outputs)
         {
@@ -150,13 +153,14 @@ internal sealed class BatchScoringDataView : IDataView
         {
             if (_outputs.Count == 0)
                 return;
-            var names = _readers.Select(r => r.Binding.Name).ToArray();
+            _inputNames ??= _readers.Select(r => r.Binding.Name).ToArray();
+            _outputNames ??= _outputs.Select(o => o.Name).ToArray();
+            _runOptions ??= new RunOptions();
             var values = _readers.Select(r => r.ToOrtValue(_filled)).ToArray();
             try
             {
-                using var runOptions = new RunOptions();
                 using var results = Runtime.OrtBoundary.Run(
-                    () => _parent._session.Run(runOptions, names, values, _outputs.Select(o => o.Name).ToArray()), "quantized model", $"score rows from {_position + 1}");
+                    () => _parent._session.Run(_runOptions, _inputNames, values, _outputNames), "quantized model", $"score rows from {_position + 1}");
                 for (int i = 0; i < _outputs.Count; i++)
                     _outputs[i].Fill(results[i], _filled);
             }
@@ -177,7 +181,11 @@ internal sealed class BatchScoringDataView : IDataView
         protected override void Dispose(bool disposing)
         {
             if (disposing)
+            {
                 _source.Dispose();
+                _runOptions?.Dispose();
+            }
+
             base.Dispose(disposing);
         }
     }

@@ -22,8 +22,9 @@ public enum DynamicRangeScope
 
     /// <summary>
     /// Each row gets its own activation range, many rows per run, so a row's outputs do not depend on the rows scored with it,
-    /// and equal the exported QDQ model's outputs for that row alone. Each dynamic linear runs as ORT's int8
-    /// <c>MatMulInteger</c> with per-row scales and zero points (see docs/dynamic-scoring.md). When the model has a
+    /// and equal the exported QDQ model's outputs for that row alone, up to float rounding (the zero-point term is subtracted after the product). Each
+    /// dynamic linear runs as ORT's int8 <c>MatMulIntegerToFloat</c> with per-row scales and zero points (see
+    /// docs/dynamic-scoring.md). When the model has a
     /// dynamic quantization that has no per-row form, or a row's result is found to depend on its batch mates, it
     /// scores one row per run instead (<see cref="QuantizedModelTransformer.ScoringBatchSize"/> is then 1).
     /// </summary>

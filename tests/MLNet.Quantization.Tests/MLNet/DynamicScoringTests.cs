@@ -46,12 +46,12 @@ public sealed class DynamicScoringTests
     }
 
     [TestMethod]
-    public void PerRowScoresManyRowsPerRunWithMatMulIntegerAndNoPerTensorRanges()
+    public void PerRowScoresManyRowsPerRunWithMatMulIntegerToFloatAndNoPerTensorRanges()
     {
         Assert.AreEqual(Batch, _perRow.ScoringBatchSize);
         Assert.AreEqual(Batch, _perBatch.ScoringBatchSize);
         var perRow = MLNet.Quantization.Onnx.OnnxModel.Load(_perRow.ScoringModel).Proto.Graph.Node;
-        Assert.IsTrue(perRow.Count(n => n.OpType == "MatMulInteger") >= 2, "the dynamic linears run as MatMulInteger");
+        Assert.IsTrue(perRow.Count(n => n.OpType == "MatMulIntegerToFloat") >= 2, "the dynamic linears run as MatMulIntegerToFloat");
         Assert.IsFalse(perRow.Any(n => n.OpType is "DynamicQuantizeLinear" or "DynamicQuantizeMatMul"), "no per-tensor run-time range is left");
     }
 

@@ -19,12 +19,12 @@ public sealed class PerRowDynamicGraphTests
     private const int K = 16, T = 3, Hidden = 8, Classes = 5;
 
     [TestMethod]
-    public void RewriteLeavesNoPerTensorRangeAndUsesMatMulInteger()
+    public void RewriteLeavesNoPerTensorRangeAndUsesMatMulIntegerToFloat()
     {
         var perRow = PerRowDynamicGraph.TryRewrite(DynamicQdq(transposeBatch: false))!;
         Assert.IsNotNull(perRow);
         var ops = perRow.Proto.Graph.Node.Select(n => n.OpType).ToList();
-        Assert.AreEqual(2, ops.Count(o => o == "MatMulInteger"), string.Join(", ", ops));
+        Assert.AreEqual(2, ops.Count(o => o == "MatMulIntegerToFloat"), string.Join(", ", ops));
         Assert.IsFalse(ops.Any(o => o is "DynamicQuantizeLinear" or "DynamicQuantizeMatMul"), string.Join(", ", ops));
     }
 
@@ -51,6 +51,36 @@ public sealed class PerRowDynamicGraphTests
 
         var perTensorBatched = Run(perTensor, rows);
         Assert.IsTrue(Enumerable.Range(0, rows.Count).Any(i => !perTensorBatched[i].SequenceEqual(batched[i])), "per-tensor ranges over the batch differ (else this test proves nothing)");
+    }
+
+    [TestMethod]
+    public void Int8WeightsAreUsedWhereOrtsUint8ByInt8GemmIsExactAndGiveTheBitsOfUint8Weights()
+    {
+        var qdq = DynamicQdq(transposeBatch: false);
+        var signed = PerRowDynamicGraph.TryRewrite(qdq, signedWeights: true)!;
+        var unsigned = PerRowDynamicGraph.TryRewrite(qdq, signedWeights: false)!;
+        static string WeightType(OnnxModel m) => string.Join(",", m.Proto.Graph.Node.Where(n => n.OpType == "MatMulIntegerToFloat")
+            .Select(n => (TensorProto.Types.DataType)m.Proto.Graph.Initializer.Single(i => i.Name == n.Input[1]).DataType));
+        Assert.AreEqual("Int8,Int8", WeightType(signed));
+        Assert.AreEqual("Uint8,Uint8", WeightType(unsigned));
+        Assert.AreEqual(Runtime.OrtU8S8Probe.IsExact ? "Int8,Int8" : "Uint8,Uint8", WeightType(PerRowDynamicGraph.TryRewrite(qdq)!), "the default follows the probe");
+        var rng = new Random(5);
+        var rows = Enumerable.Range(0, 6).Select(i => RandomRow(rng, scale: 1 + 20 * i)).ToList();
+        using var signedSession = Session(signed);
+        using var unsignedSession = Session(unsigned);
+        var fromUnsigned = Run(unsignedSession, rows);
+        var fromSigned = Run(signedSession, rows);
+        if (Runtime.OrtU8S8Probe.IsExact)
+        {
+            for (int i = 0; i < rows.Count; i++)
+                CollectionAssert.AreEqual(fromUnsigned[i], fromSigned[i], $"row {i}: both integer products are exact here");
+        }
+
+        using var perTensorSession = Session(qdq);
+        var perTensor = Run(perTensorSession, [rows[^1]])[0];
+        double scale = Math.Max(1, perTensor.Max(Math.Abs));
+        for (int j = 0; j < perTensor.Length; j++)
+            Assert.IsTrue(Math.Abs(perTensor[j] - fromUnsigned[^1][j]) <= 1e-5 * scale, $"output {j}: per-tensor {perTensor[j]} vs per-row uint8 weights {fromUnsigned[^1][j]}");
     }
 
     [TestMethod]
