@@ -1,10 +1,10 @@
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
-using MLNet.Quantization.Data;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Onnx;
 using MLNet.Quantization.Quantizers;
+using MLNet.Quantization.Samples;
 
 namespace MLNet.Quantization.Benchmarks;
 
