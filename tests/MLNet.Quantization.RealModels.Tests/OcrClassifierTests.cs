@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MLNet.Quantization.RealModels.Tests.Models;
 using MLNet.Quantization.RealModels.Tests.Ocr;
+using MLNet.Quantization.TestSupport;
 
 namespace MLNet.Quantization.RealModels.Tests;
 
@@ -14,42 +15,45 @@ public sealed class OcrClassifierTests
 
     public TestContext TestContext { get; set; } = null!;
 
-    [TestMethod]
-    public void Int8ClassifierKeepsTheOrientationAccuracy()
+    /// <summary>The rendered lines, the fp32 accuracy and the default int8 conversion, shared by the tests.</summary>
+    private static readonly Lazy<(List<float[]> Calibration, List<float[]> Test, List<int> Labels, double Fp32, QuantizedModel Int8, double Int8Accuracy, double Seconds)> Plain = new(() =>
     {
         var clock = Stopwatch.StartNew();
         var (calibration, test, labels) = Lines();
         var quantized = DefaultQuantization.Run(RealModelFiles.OcrClassifier, calibration, SampleShape, 32);
-        double quantizeSeconds = clock.Elapsed.TotalSeconds;
-
+        double seconds = clock.Elapsed.TotalSeconds;
         using var fp32 = new OrtModel(File.ReadAllBytes(RealModelFiles.OcrClassifier));
         using var int8 = new OrtModel(quantized.Model.ToBytes());
-        double a = Accuracy(fp32, test, labels), b = Accuracy(int8, test, labels);
+        return (calibration, test, labels, Accuracy(fp32, test, labels), quantized, Accuracy(int8, test, labels), seconds);
+    });
+
+    [TestMethod]
+    public void Int8ClassifierKeepsTheOrientationAccuracy()
+    {
+        var (_, test, _, a, quantized, b, seconds) = Plain.Value;
         TestContext.WriteLine($"cls: fp32 {a:P2} int8 {b:P2} on {test.Count} lines; quantized {quantized.Report.QuantizedNodesByOpType.Sum(kv => kv.Value)} nodes, " +
-            $"{quantized.Report.NodesLeftInFloat.Count} left in float; quantize {quantizeSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s");
+            $"{quantized.Report.NodesLeftInFloat.Count} left in float; quantize {seconds:F1} s");
         Assert.IsGreaterThanOrEqualTo(0.9, a, $"fp32 accuracy {a:P2} on rendered lines (sanity of the rendering and preprocessing)");
-        // The aim is no loss; int8 loses 1.8 points today (docs/real-models.md), so 2 points guards against regressions.
+        // Measured (docs/real-models.md): no loss on a CPU with VNNI, 1.6 points lost on AVX2 without it, where ORT's
+        // uint8 × int8 kernel saturates pairs of products in 16 bits; 2 points guards against regressions on both.
         Assert.IsGreaterThanOrEqualTo(a - 0.02, b, $"fp32 {a:P2} int8 {b:P2}");
     }
 
     [TestMethod]
     public void BiasCorrectionRecoversTheClassifierAccuracy()
     {
-        var (calibration, test, labels) = Lines();
-        var plain = DefaultQuantization.Run(RealModelFiles.OcrClassifier, calibration, SampleShape, 32);
+        var (calibration, test, labels, a, plain, b, _) = Plain.Value;
         var corrected = DefaultQuantization.Run(RealModelFiles.OcrClassifier, calibration, SampleShape, 32, new PrepareOptions { BiasCorrection = true });
-
-        using var fp32 = new OrtModel(File.ReadAllBytes(RealModelFiles.OcrClassifier));
-        using var int8 = new OrtModel(plain.Model.ToBytes());
         using var int8Corrected = new OrtModel(corrected.Model.ToBytes());
-        double a = Accuracy(fp32, test, labels), b = Accuracy(int8, test, labels), c = Accuracy(int8Corrected, test, labels);
+        double c = Accuracy(int8Corrected, test, labels);
         TestContext.WriteLine($"cls: fp32 {a:P2} int8 {b:P2} int8 bias-corrected {c:P2} ({corrected.Report.BiasCorrectedLayers} layers); " +
-            $"output SQNR {plain.Report.OutputSqnrDb:F2} → {corrected.Report.OutputSqnrDb:F2} dB");
+            $"output SQNR {plain.Report.OutputSqnrDb:F2} → {corrected.Report.OutputSqnrDb:F2} dB; VNNI: {CpuFeatures.HasVnni}");
         Assert.IsNull(plain.Report.BiasCorrectedLayers);
         Assert.IsGreaterThan(0, corrected.Report.BiasCorrectedLayers!.Value);
-        // measured (docs/accuracy.md): fp32 95.80 %, int8 95.90 %, bias-corrected 96.30 %, output SQNR 36.8 → 43.7 dB
+        // measured (docs/accuracy.md), on a CPU with VNNI: fp32 95.80 %, int8 95.90 %, bias-corrected 96.30 %, output SQNR 36.8 → 43.7 dB
         Assert.IsGreaterThanOrEqualTo(b, c, $"int8 {b:P2} bias-corrected {c:P2}");
-        Assert.IsGreaterThanOrEqualTo(a, c, $"no loss: fp32 {a:P2} bias-corrected {c:P2}");
+        if (CpuFeatures.HasVnni) // without VNNI, ORT's saturating uint8 × int8 kernel adds an error that no bias absorbs
+            Assert.IsGreaterThanOrEqualTo(a, c, $"no loss: fp32 {a:P2} bias-corrected {c:P2}");
         Assert.IsGreaterThan(plain.Report.OutputSqnrDb!.Value + 3, corrected.Report.OutputSqnrDb!.Value, "bias correction brings the output closer to float");
     }
 
