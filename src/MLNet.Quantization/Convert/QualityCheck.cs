@@ -25,7 +25,8 @@ internal static class QualityCheck
 {
     private const int WorstListed = 5;
 
-    public static QualityFigures Run(OnnxGraph floatGraph, OnnxGraph quantized, IReadOnlyList<IReadOnlyList<NamedTensor>> samples, PrepareOptions options)
+    /// <summary>Checks <paramref name="quantized"/> against <paramref name="floatGraph"/>; <paramref name="samples"/> is empty or yields at least one run.</summary>
+    public static QualityFigures Run(OnnxGraph floatGraph, OnnxGraph quantized, IEnumerable<IReadOnlyList<NamedTensor>> samples, bool hasSamples, PrepareOptions options)
     {
         var warnings = new List<string>();
         var (weights, _) = WeightComparison.Compare(floatGraph, quantized);
@@ -37,7 +38,7 @@ internal static class QualityCheck
                 + "; leave those nodes in float (exclude them) if the output suffers");
         }
 
-        if (samples.Count == 0 || floatGraph.Outputs.Count == 0)
+        if (!hasSamples || floatGraph.Outputs.Count == 0)
             return new QualityFigures(null, 0, [], weak, warnings);
         List<ActivationSqnr> activations;
         List<OutputSqnr> outputs;

@@ -274,10 +274,21 @@ public sealed partial class PreparedModel
         var model = graph.ToModel();
         FloatReferenceMetadata.Write(model, _options);
         stage.Step(_checkSamples.Samples > 0 ? $"checking int8 against float on {_checkSamples.Samples} calibration samples" : "checking the quantized weights");
-        var quality = QualityCheck.Run(_graph, graph, _checkSamples.Batches, _options);
+        var quality = QualityCheck.Run(_graph, graph, _checkSamples.Runs(CheckRunSamples()), _checkSamples.Samples > 0, _options);
         var quantized = new QuantizedModel(model, BuildReport(model, quality, biasCorrected));
         return countOrtKernels ? quantized.WithOrtInt8Census(stage) : quantized;
     }
+
+    /// <summary>
+    /// The most samples one run of the quality check takes: its float and QDQ sessions each return every quantization
+    /// point's tensor, and the float values are kept until the QDQ run has read them, so a run holds about three times
+    /// the bytes of a calibration run per sample; a quarter of the calibration budget keeps it within that budget.
+    /// Null (the kept batches as they are) for a fixed-batch model or unknown sizes.
+    /// </summary>
+    private int? CheckRunSamples() =>
+        FixedBatchSize is null && CalibrationBytesPerSample > 0
+            ? CalibrationMemory.BatchSize(CalibrationBytesPerSample, Math.Max(1, _options.CalibrationMemoryBudgetBytes / 4), int.MaxValue)
+            : null;
 
     /// <summary>The layers bias correction applies to, in graph order.</summary>
     private IReadOnlyList<BiasCorrection.Target> BiasTargets => _biasTargets ??= BiasCorrection.Targets(_graph, _byEdge);

@@ -3,7 +3,10 @@ using Microsoft.ML.Data;
 using MLNet.Quantization.Calibration;
 using MLNet.Quantization.Graph;
 using MLNet.Quantization.Observers;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Samples;
+using MLNet.Quantization.Tests.Flow;
 using MLNet.Quantization.Tests.MLNetIntegration;
 using MLNet.Quantization.Tests.TestSupport;
 
@@ -38,6 +41,42 @@ public sealed class CalibrationMemoryTests
         Assert.AreEqual(64, CalibrationMemory.BatchSize(null, 1 << 20, 64), "unknown sizes keep the batch asked for");
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => CalibrationMemory.BatchSize(perSample, 0, 64));
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new PrepareOptions { CalibrationMemoryBudgetBytes = -1 });
+    }
+
+    [TestMethod]
+    public void CheckRunsSliceTheKeptBatchesInOrder()
+    {
+        var buffer = new CheckSampleBuffer(32, 1L << 20);
+        float[] values = Enumerable.Range(0, 10 * 3).Select(i => (float)i).ToArray();
+        buffer.Offer([NamedTensor.FromFloats("x", values, 10, 3), NamedTensor.FromInt64("ids", Enumerable.Range(0, 10).Select(i => (long)i).ToArray(), 10, 1)]);
+        buffer.Offer([NamedTensor.FromFloats("x", [100, 101, 102], 1, 3), NamedTensor.FromInt64("ids", [7, 8], 2, 1)]); // leading dimensions differ: kept whole
+        var runs = buffer.Runs(4).ToList();
+        CollectionAssert.AreEqual(new[] { 4, 4, 2, 1 }, runs.Select(r => r[0].Shape[0]).ToArray());
+        CollectionAssert.AreEqual(values, runs.Take(3).SelectMany(r => r[0].Floats!).ToArray(), "the slices hold the batch's rows in order");
+        CollectionAssert.AreEqual(new long[] { 4, 5, 6, 7 }, runs[1][1].Int64s);
+        CollectionAssert.AreEqual(new[] { 2, 1 }, runs[3][1].Shape);
+        Assert.HasCount(2, buffer.Runs(null).ToList(), "no limit keeps the batches as they are");
+    }
+
+    [TestMethod]
+    public void AQualityCheckInSmallerRunsGivesTheSameModelAndFigures()
+    {
+        var batches = FlowFixture.CalibrationBatches(32).Take(2).ToList();
+        QuantizedModel Quantize(long budget)
+        {
+            var prepared = QuantizationFlow.Prepare(OnnxModel.Load(TestPaths.Model("fmnist_cnn")),
+                new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()), new PrepareOptions { CalibrationMemoryBudgetBytes = budget });
+            Assert.IsTrue(budget / 4 / prepared.CalibrationBytesPerSample is var perRun && (budget > 1 << 20 ? perRun >= 32 : perRun < 16), $"{perRun} samples per check run");
+            prepared.Calibrate(batches);
+            return prepared.Convert();
+        }
+
+        var whole = Quantize(PrepareOptions.DefaultCalibrationMemoryBudgetBytes);
+        var sliced = Quantize(300_000); // a quarter of it holds a few samples, so the 32 checked samples take several runs
+        CollectionAssert.AreEqual(whole.Model.ToBytes(), sliced.Model.ToBytes());
+        Assert.AreEqual(32, sliced.Report.CheckedSamples);
+        Assert.AreEqual(whole.Report.OutputSqnrDb!.Value, sliced.Report.OutputSqnrDb!.Value, 1e-9);
+        CollectionAssert.AreEqual(whole.Report.WorstActivations.Select(a => a.Tensor).ToList(), sliced.Report.WorstActivations.Select(a => a.Tensor).ToList());
     }
 
     [TestMethod]
