@@ -17,8 +17,8 @@ internal static class DynamicScoringProfile
     public static int Run(string[] args)
     {
         var c = CultureInfo.InvariantCulture;
-        int rows = DynamicScoringReport.ReadInt(args, "--rows", 2048);
-        int threads = args.Contains("--default-threads") ? 0 : DynamicScoringReport.ReadInt(args, "--threads", 1);
+        int rows = ReportArgs.ReadInt(args, "--rows", 2048);
+        int threads = args.Contains("--default-threads") ? 0 : ReportArgs.ReadInt(args, "--threads", 1);
         var ml = new MLContext(seed: 1);
         var test = FashionMnist.Load(FashionMnist.DefaultDirectory, train: false, maxCount: rows);
         var data = MLNetScoringBenchmarks.Rows(test);
@@ -54,7 +54,7 @@ internal static class DynamicScoringProfile
             ("ML.NET PerBatch", () => TimeDrain(perBatch.Transform(view))),
         };
         var times = sides.Select(_ => new List<double>()).ToArray();
-        for (int r = 0; r < DynamicScoringReport.ReadInt(args, "--rounds", 6); r++)
+        for (int r = 0; r < ReportArgs.ReadInt(args, "--rounds", 6); r++)
         {
             for (int s = 0; s < sides.Length; s++)
             {

@@ -16,8 +16,8 @@ internal static class DynamicScoringReport
     public static int Run(string[] args)
     {
         var md = new StringBuilder();
-        int threads = ReadInt(args, "--threads", 0);
-        Append(md, ReadInt(args, "--rounds", 5), ReadInt(args, "--reps", 3), threads == 0 ? null : threads);
+        int threads = ReportArgs.ReadInt(args, "--threads", 0);
+        Append(md, ReportArgs.ReadInt(args, "--rounds", 5), ReportArgs.ReadInt(args, "--reps", 3), threads == 0 ? null : threads);
         Console.WriteLine(md.ToString());
         return 0;
     }
@@ -75,10 +75,4 @@ internal static class DynamicScoringReport
 
     private static QuantizedModelTransformer Fit(MLContext ml, string model, DynamicRangeScope scope, IDataView view, int? threads) =>
         ml.Transforms.Quantize(new QuantizationOptions { ModelFile = model, Mode = QuantizationMode.Dynamic, DynamicRangeScope = scope, ScoringBatchSize = 32, IntraOpNumThreads = threads }).Fit(view);
-
-    internal static int ReadInt(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : fallback;
-    }
 }

@@ -20,8 +20,7 @@ internal static class DynamicWeightsReport
     public static int Run(string[] args)
     {
         var c = CultureInfo.InvariantCulture;
-        int i = Array.IndexOf(args, "--rows");
-        int rows = i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], c) : 2000;
+        int rows = ReportArgs.ReadInt(args, "--rows", 2000);
         var ml = new MLContext(seed: 1);
         var test = FashionMnist.Load(FashionMnist.DefaultDirectory, train: false, maxCount: rows);
         var view = ml.Data.LoadFromEnumerable(MLNetScoringBenchmarks.Rows(test));

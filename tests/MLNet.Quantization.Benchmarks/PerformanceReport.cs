@@ -31,10 +31,10 @@ internal static class PerformanceReport
         string? outPath = outIndex >= 0 && outIndex + 1 < args.Length ? args[outIndex + 1] : null;
         int docIndex = Array.IndexOf(args, "--doc");
         string? docPath = docIndex >= 0 && docIndex + 1 < args.Length ? args[docIndex + 1] : null;
-        int iterations = ReadInt(args, "--iterations", 200);
-        int reps = ReadInt(args, "--reps", 5);
-        int rounds = ReadInt(args, "--rounds", 5);
-        int threads = ReadInt(args, "--threads", 0);
+        int iterations = ReportArgs.ReadInt(args, "--iterations", 200);
+        int reps = ReportArgs.ReadInt(args, "--reps", 5);
+        int rounds = ReportArgs.ReadInt(args, "--rounds", 5);
+        int threads = ReportArgs.ReadInt(args, "--threads", 0);
         bool spinning = !args.Contains("--no-spinning");
         string sectionKey = threads == 0 ? "threads=default" : string.Create(CultureInfo.InvariantCulture, $"threads={threads}");
         if (docPath is not null)
@@ -200,11 +200,6 @@ internal static class PerformanceReport
         return $"{text}; {model ?? "unknown CPU"}, {(cpuinfo.Contains("vnni", StringComparison.Ordinal) ? "VNNI" : "no VNNI")}";
     }
 
-    private static int ReadInt(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : fallback;
-    }
 
     internal static string FindModel(string name) => MLNetScoringBenchmarks.FindModel(name);
 }

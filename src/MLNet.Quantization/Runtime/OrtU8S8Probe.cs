@@ -32,7 +32,7 @@ internal static class OrtU8S8Probe
         var a = Enumerable.Repeat((byte)255, M * K).ToArray();
         using var input = OrtValue.CreateTensorValueFromMemory(a, [M, K]);
         using var runOptions = new RunOptions();
-        using var results = session.Run(runOptions, ["A"], [input], ["Y"]);
+        using var results = OrtBoundary.Run(() => session.Run(runOptions, ["A"], [input], ["Y"]), "uint8 × int8 probe", "check its integer GEMM");
         int expected = K * 255 * 127;
         foreach (int value in results[0].GetTensorDataAsSpan<int>())
         {
