@@ -118,6 +118,25 @@ public sealed class QuantizeCommandTests
     }
 
     [TestMethod]
+    [DataRow("fmnist_cnn")]
+    [DataRow("fmnist_mobile")]
+    public void ElementwiseOptionLeavesModelsWithoutElementwiseBlocksAsTheyAre(string name)
+    {
+        // neither model has an Add or Mul outside a conv pattern, so --elementwise int8 must write the same bytes
+        string plain = Path.Combine(_dir, name + "_plain.onnx");
+        string elementwise = Path.Combine(_dir, name + "_elementwise.onnx");
+        var (code, _, stderr) = Run("quantize", "--model", Model(name), "--output", plain, "--calibration-data", _calibration);
+        Assert.AreEqual(0, code, stderr);
+        (code, _, stderr) = Run("quantize", "--model", Model(name), "--output", elementwise, "--calibration-data", _calibration, "--elementwise", "int8");
+        Assert.AreEqual(0, code, stderr);
+        CollectionAssert.AreEqual(File.ReadAllBytes(plain), File.ReadAllBytes(elementwise));
+
+        var (badCode, _, badErr) = Run("quantize", "--model", Model(name), "--output", elementwise, "--calibration-data", _calibration, "--elementwise", "int4");
+        Assert.AreEqual(2, badCode);
+        StringAssert.Contains(badErr, "--elementwise");
+    }
+
+    [TestMethod]
     public void BiasCorrectionCountsTheCorrectedLayersInTextAndJsonAndNeedsStaticMode()
     {
         string output = Path.Combine(_dir, "cnn_bias_corrected.onnx");

@@ -47,6 +47,12 @@ internal static class QuantizeCommand
             DefaultValueFactory = _ => "float",
         };
         narrowConvs.AcceptOnlyFromAmong("float", "int8");
+        var elementwise = new Option<string>("--elementwise")
+        {
+            Description = "Add and Mul between int8 tensors (hard-swish, squeeze-and-excitation gates, constant scales; a Div by a constant becomes a Mul by its reciprocal): float (default) or int8 (ONNX Runtime's QLinearAdd and QLinearMul). Static mode.",
+            DefaultValueFactory = _ => "float",
+        };
+        elementwise.AcceptOnlyFromAmong("float", "int8");
         var exclude = new Option<string?>("--exclude") { Description = "Node names or op types to leave in float, comma-separated." };
         var json = new Option<string?>("--json") { Description = "Also write the summary as JSON." };
         var trainData = new Option<string?>("--train-data") { Description = "QAT training samples." };
@@ -82,7 +88,7 @@ internal static class QuantizeCommand
 
         var command = new Command("quantize", "Quantize a float ONNX model to QDQ int8 for ONNX Runtime.")
         {
-            model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, exclude, json,
+            model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, elementwise, exclude, json,
             trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded, maxNodes, minOutputSqnr, calibrationMemory, biasCorrection,
         };
         command.SetAction(parse =>
@@ -94,7 +100,8 @@ internal static class QuantizeCommand
                 QuantizeNarrowConvs: parse.GetValue(narrowConvs) == "int8", BatchSize: parse.GetValue(batchSize),
                 InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)), TimeoutSeconds: parse.GetValue(timeout),
                 MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"), MaxNodes: parse.GetValue(maxNodes),
-                MinOutputSqnr: parse.GetValue(minOutputSqnr), CalibrationMemoryMB: parse.GetValue(calibrationMemory), BiasCorrection: parse.GetValue(biasCorrection));
+                MinOutputSqnr: parse.GetValue(minOutputSqnr), CalibrationMemoryMB: parse.GetValue(calibrationMemory), BiasCorrection: parse.GetValue(biasCorrection),
+                QuantizeElementwise: parse.GetValue(elementwise) == "int8");
             if (options.BiasCorrection && options.Mode != "static")
                 throw new CliException($"--bias-correction works with --mode static (it needs the calibration means), not {options.Mode}");
             if (options.Mode == "qat")
@@ -121,7 +128,8 @@ internal static class QuantizeCommand
         string Model, string Output, string Mode, string? CalibrationData, int CalibrationSamples, string Observer, bool PerChannel, bool ReduceRange, string? Exclude, string? Json,
         string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
         int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, double? TimeoutSeconds = null, long? MaxFoldedBytes = null,
-        int MaxNodes = PrepareOptions.DefaultMaxNodeCount, int CalibrationMemoryMB = DefaultCalibrationMemoryMB, double? MinOutputSqnr = null, bool BiasCorrection = false);
+        int MaxNodes = PrepareOptions.DefaultMaxNodeCount, int CalibrationMemoryMB = DefaultCalibrationMemoryMB, double? MinOutputSqnr = null, bool BiasCorrection = false,
+        bool QuantizeElementwise = false);
 
     /// <summary>The default of <c>--calibration-memory</c>, in MB (2^20 bytes).</summary>
     public const int DefaultCalibrationMemoryMB = (int)(PrepareOptions.DefaultCalibrationMemoryBudgetBytes >> 20);
@@ -327,7 +335,7 @@ internal static class QuantizeCommand
             };
         }
 
-        var quantizer = new X86Quantizer { KeepNarrowConvsInFloat = !s.QuantizeNarrowConvs }.SetGlobal(config);
+        var quantizer = new X86Quantizer { KeepNarrowConvsInFloat = !s.QuantizeNarrowConvs, QuantizeElementwise = s.QuantizeElementwise }.SetGlobal(config);
         foreach (var item in (s.Exclude ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (graph.Nodes.Any(n => n.Name == item))

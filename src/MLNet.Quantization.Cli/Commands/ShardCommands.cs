@@ -14,7 +14,7 @@ internal static class ShardCommands
 {
     /// <summary>quantize's options that decide how the model is prepared (and so the statistics fingerprint).</summary>
     private static readonly string[] PreparationOptions =
-        ["--model", "--mode", InputShapeOption.Name, "--activation-observer", "--per-channel", "--reduce-range", "--narrow-convs", "--exclude", "--max-folded-bytes", "--max-nodes", "--timeout"];
+        ["--model", "--mode", InputShapeOption.Name, "--activation-observer", "--per-channel", "--reduce-range", "--narrow-convs", "--elementwise", "--exclude", "--max-folded-bytes", "--max-nodes", "--timeout"];
 
     private static readonly string[] CalibrationOptions = ["--calibration-data", "--calibration-samples", "--batch-size"];
 
@@ -65,7 +65,8 @@ internal static class ShardCommands
             Value<string>("--activation-observer")!, Value<string>("--per-channel") == "true", Value<bool>("--reduce-range"), Value<string?>("--exclude"), Json: null,
             QuantizeNarrowConvs: Value<string>("--narrow-convs") == "int8", BatchSize: Value<int>("--batch-size"),
             InputShapes: InputShapeOption.Parse(Value<string[]>(InputShapeOption.Name)), TimeoutSeconds: Value<double?>("--timeout"),
-            MaxFoldedBytes: ByteSizeOption.Parse(Value<string?>("--max-folded-bytes"), "--max-folded-bytes"), MaxNodes: Value<int>("--max-nodes"));
+            MaxFoldedBytes: ByteSizeOption.Parse(Value<string?>("--max-folded-bytes"), "--max-folded-bytes"), MaxNodes: Value<int>("--max-nodes"),
+            QuantizeElementwise: Value<string>("--elementwise") == "int8");
     }
 
     private static int Calibrate(QuantizeCommand.Settings s, TextWriter stdout)

@@ -3,10 +3,13 @@ using MLNet.Quantization.Graph;
 namespace MLNet.Quantization.Passes;
 
 /// <summary>
-/// Folds <c>BatchNormalization</c>, and a per-channel constant <c>Add</c> (a bias some exporters write as a separate
-/// node), into the <c>Conv</c> before it, with the eval-mode formulas
+/// Folds <c>BatchNormalization</c>, a constant <c>Add</c> with one value per output channel (a bias some exporters
+/// write as a separate node), and a constant <c>Mul</c> with one value per output channel or one for all (the scale of
+/// PaddleOCR's learnable affine blocks), into the <c>Conv</c> before it, with the eval-mode formulas
 /// <c>w' = w · γ/√(var + ε)</c> per output channel and <c>b' = (b − mean) · γ/√(var + ε) + β</c>, computed in
-/// double and rounded to float. Only when the Conv output feeds nothing but the BN and the BN's parameters are constant.
+/// double and rounded to float; a Mul by <c>a</c> gives <c>w' = w · a</c>, <c>b' = b · a</c>, an Add of <c>c</c> gives
+/// <c>b' = b + c</c>. Only when the Conv output feeds nothing but the folded node and its parameters are constant.
+/// The folded Conv computes the same values within float rounding (one rounding of the product moves into the weight).
 /// </summary>
 internal static class BatchNormFoldingPass
 {
@@ -20,9 +23,10 @@ internal static class BatchNormFoldingPass
                 folded++;
         }
 
-        foreach (var add in graph.TopologicalOrder().Where(n => n.OpType == "Add" && n.IsDefaultDomain).ToList())
+        // in graph order, so that Conv → Mul → Add folds both
+        foreach (var node in graph.TopologicalOrder().Where(n => n.OpType is "Add" or "Mul" && n.IsDefaultDomain).ToList())
         {
-            if (TryFoldBiasAdd(graph, add))
+            if (node.OpType == "Add" ? TryFoldBiasAdd(graph, node) : TryFoldScale(graph, node))
                 folded++;
         }
 
@@ -30,52 +34,107 @@ internal static class BatchNormFoldingPass
         return folded;
     }
 
-    /// <summary>Conv → Add(c) where c holds one value per output channel, broadcast along the channel axis: c joins the bias.</summary>
+    /// <summary>
+    /// Conv → Add(c) where c holds one value per output channel, broadcast along the channel axis: c joins the bias. A
+    /// single shift for all channels (PaddleOCR's learnable affine blocks) stays a separate Add: moving it into the Conv
+    /// moves the quantized tensor away from zero, and an affine uint8 range must include zero (measured on PP-OCRv4 det:
+    /// output SQNR 14.5 dB with the shift kept apart, 8.8 dB with it folded).
+    /// </summary>
     private static bool TryFoldBiasAdd(OnnxGraph graph, OnnxNode add)
     {
-        if (add.Inputs.Count != 2 || graph.IsGraphOutput(add.Outputs[0]))
+        if (FoldableConvOperand(graph, add, allowOneForAll: false) is not var (conv, c, bias, channels))
             return false;
+        var b = bias?.ToFloatArray() ?? new float[channels];
+        var sum = new float[channels];
+        for (int k = 0; k < channels; k++)
+            sum[k] = b[k] + c[k];
+        ReplaceWithConv(graph, add, conv, null, bias, sum, "_add_folded");
+        return true;
+    }
+
+    /// <summary>Conv → Mul(a) where a holds one value per output channel, or one for all: a scales the weight and the bias.</summary>
+    private static bool TryFoldScale(OnnxGraph graph, OnnxNode mul)
+    {
+        if (FoldableConvOperand(graph, mul, allowOneForAll: true) is not var (conv, a, bias, channels) || !graph.TryGetConstant(conv.Inputs[1], out var weight))
+            return false;
+        var w = weight.ToFloatArray();
+        int perChannel = w.Length / channels;
+        var newW = new float[w.Length];
+        for (int k = 0; k < channels; k++)
+        {
+            for (int i = 0; i < perChannel; i++)
+                newW[k * perChannel + i] = (float)((double)w[k * perChannel + i] * a[k]);
+        }
+
+        float[]? newB = null;
+        if (bias is not null)
+        {
+            var b = bias.ToFloatArray();
+            newB = new float[channels];
+            for (int k = 0; k < channels; k++)
+                newB[k] = (float)((double)b[k] * a[k]);
+        }
+
+        ReplaceWithConv(graph, mul, conv, TensorData.FromFloats(conv.Inputs[1] + "_mul_folded", weight.Dims.ToArray(), newW), bias, newB, "_mul_folded");
+        return true;
+    }
+
+    /// <summary>
+    /// For a two-input Add or Mul fed by a foldable Conv and a float constant with one value per output channel
+    /// (broadcast along the channel axis) or, when <paramref name="allowOneForAll"/>, one value for all: the Conv, the constant's value per channel, the Conv's
+    /// constant bias (null when it has none) and the channel count; otherwise null.
+    /// </summary>
+    private static (OnnxNode Conv, float[] PerChannel, TensorData? Bias, int Channels)? FoldableConvOperand(OnnxGraph graph, OnnxNode binary, bool allowOneForAll)
+    {
+        if (binary.Inputs.Count != 2 || graph.IsGraphOutput(binary.Outputs[0]))
+            return null;
         for (int side = 0; side < 2; side++)
         {
-            var conv = graph.GetProducer(add.Inputs[side]);
+            var conv = graph.GetProducer(binary.Inputs[side]);
             if (!IsFoldableConv(graph, conv))
                 continue;
-            if (!graph.TryGetConstant(add.Inputs[1 - side], out var constant) || !graph.TryGetConstant(conv.Inputs[1], out var weight) || weight.Dims.Count < 3)
+            if (!graph.TryGetConstant(binary.Inputs[1 - side], out var constant) || constant.ElementType != TensorElementType.Float
+                || !graph.TryGetConstant(conv.Inputs[1], out var weight) || weight.Dims.Count < 3)
                 continue;
             int channels = checked((int)weight.Dims[0]);
             int rank = weight.Dims.Count; // the Conv output has the weight's rank (N, C, spatial...)
             var dims = constant.Dims;
-            if (constant.ElementCount != channels || dims.Count > rank)
+            if (dims.Count > rank || (constant.ElementCount != channels && !(allowOneForAll && constant.ElementCount == 1)))
                 continue;
             var nonUnit = dims.Select((d, i) => (d, i)).Where(p => p.d != 1).ToList();
-            bool perChannel = channels == 1 || (nonUnit.Count == 1 && rank - dims.Count + nonUnit[0].i == 1);
+            bool perChannel = constant.ElementCount == 1 || (nonUnit.Count == 1 && rank - dims.Count + nonUnit[0].i == 1);
             if (!perChannel)
                 continue;
             TensorData? bias = null;
             if (conv.Inputs.Count > 2 && conv.Inputs[2].Length > 0 && !graph.TryGetConstant(conv.Inputs[2], out bias))
                 continue;
-            var b = bias?.ToFloatArray() ?? new float[channels];
-            var c = constant.ToFloatArray();
-            var sum = new float[channels];
-            for (int k = 0; k < channels; k++)
-                sum[k] = b[k] + c[k];
-            string bName = graph.AddInitializer(TensorData.FromFloats((bias?.Name ?? conv.Name + ".bias") + "_add_folded", [channels], sum));
-            if (conv.Inputs.Count > 2)
-            {
-                graph.ReplaceInput(conv, 2, bName);
-                graph.ReplaceAllUses(add.Outputs[0], conv.Outputs[0]);
-                graph.RemoveNode(add);
-                return true;
-            }
-
-            // the Conv keeps its name (users exclude nodes by name), and takes the folded bias as a new input
-            graph.AppendInput(conv, bName);
-            graph.ReplaceAllUses(add.Outputs[0], conv.Outputs[0]);
-            graph.RemoveNode(add);
-            return true;
+            var values = constant.ToFloatArray();
+            return (conv, values.Length == channels ? values : Enumerable.Repeat(values[0], channels).ToArray(), bias, channels);
         }
 
-        return false;
+        return null;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="conv"/> the new weight (when not null) and bias (when not null; a new bias input when it had
+    /// none), then removes <paramref name="folded"/>, whose readers now read the Conv. The Conv keeps its name (users
+    /// exclude nodes by name).
+    /// </summary>
+    private static void ReplaceWithConv(OnnxGraph graph, OnnxNode folded, OnnxNode conv, TensorData? weight, TensorData? oldBias, float[]? bias, string suffix)
+    {
+        if (weight is not null)
+            graph.ReplaceInput(conv, 1, graph.AddInitializer(weight));
+        if (bias is not null)
+        {
+            string bName = graph.AddInitializer(TensorData.FromFloats((oldBias?.Name ?? conv.Name + ".bias") + suffix, [bias.Length], bias));
+            if (conv.Inputs.Count > 2)
+                graph.ReplaceInput(conv, 2, bName);
+            else
+                graph.AppendInput(conv, bName);
+        }
+
+        graph.ReplaceAllUses(folded.Outputs[0], conv.Outputs[0]);
+        graph.RemoveNode(folded);
     }
 
     /// <summary>An ONNX Conv (not a same-named op of another domain) whose output feeds only the node being folded into it.</summary>
@@ -122,21 +181,7 @@ internal static class BatchNormFoldingPass
             newB[c] = (float)((b[c] - m[c]) * factor + bt[c]);
         }
 
-        string wName = graph.AddInitializer(TensorData.FromFloats(conv.Inputs[1] + "_bn_folded", weight.Dims.ToArray(), newW));
-        string bName = graph.AddInitializer(TensorData.FromFloats((bias?.Name ?? conv.Name + ".bias") + "_bn_folded", [channels], newB));
-        graph.ReplaceInput(conv, 1, wName);
-        if (conv.Inputs.Count > 2)
-        {
-            graph.ReplaceInput(conv, 2, bName);
-        }
-        else
-        {
-            // Conv has no bias input yet: give it one, keeping the node and its name
-            graph.AppendInput(conv, bName);
-        }
-
-        graph.ReplaceAllUses(bn.Outputs[0], conv.Outputs[0]);
-        graph.RemoveNode(bn);
+        ReplaceWithConv(graph, bn, conv, TensorData.FromFloats(conv.Inputs[1] + "_bn_folded", weight.Dims.ToArray(), newW), bias, newB, "_bn_folded");
         return true;
     }
 }

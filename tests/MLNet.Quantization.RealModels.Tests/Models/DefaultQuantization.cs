@@ -9,9 +9,10 @@ internal static class DefaultQuantization
 {
     /// <summary>Quantizes the model at <paramref name="path"/>, calibrating on <paramref name="samples"/> (one [C,H,W] sample each) in batches.</summary>
     /// <param name="options">Preparation options; null for the defaults.</param>
-    public static QuantizedModel Run(string path, IReadOnlyList<float[]> samples, int[] sampleShape, int batchSize, PrepareOptions? options = null)
+    /// <param name="quantizer">The quantizer (its global config is set here); null for a default <see cref="X86Quantizer"/>.</param>
+    public static QuantizedModel Run(string path, IReadOnlyList<float[]> samples, int[] sampleShape, int batchSize, PrepareOptions? options = null, X86Quantizer? quantizer = null)
     {
-        var prepared = QuantizationFlow.Prepare(OnnxModel.Load(path), new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()), options);
+        var prepared = QuantizationFlow.Prepare(OnnxModel.Load(path), (quantizer ?? new X86Quantizer()).SetGlobal(X86Quantizer.GetDefaultConfig()), options);
         string input = prepared.Graph.Inputs.Single().Name;
         prepared.Calibrate(Batches(samples, sampleShape, batchSize, input));
         return prepared.Convert();

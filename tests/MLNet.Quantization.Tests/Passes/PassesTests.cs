@@ -120,4 +120,66 @@ public sealed class PassesTests
         Assert.IsTrue(g.Nodes.Where(n => n.OpType == "Conv").All(c => c.Inputs.Count == 3 && g.IsInitializer(c.Inputs[2])));
         Assert.IsLessThan(1e-4f, MaxAbsDiff(original, g.ToModel(), samples: 8));
     }
+
+    /// <summary>
+    /// Conv → Mul(a) → Add(c) → Relu, with a and c one value for all channels (PaddleOCR's learnable affine block) or
+    /// one per channel: <paramref name="perChannel"/>; the constant is the Mul's first input, as Paddle2ONNX writes it.
+    /// </summary>
+    private static ModelProto ConvAffineModel(bool perChannel)
+    {
+        var rng = new Random(3);
+        float[] Values(int n, float scale) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1) * scale).ToArray();
+        var graph = new GraphProto { Name = "conv_affine" };
+        graph.Input.Add(TinyModels.FloatInfo("x", 2, 3, 8, 8));
+        graph.Output.Add(TinyModels.FloatInfo("y", 2, 4, 8, 8));
+        graph.Initializer.Add(TinyModels.FloatTensor("w", [4, 3, 3, 3], Values(108, 0.5f)));
+        graph.Initializer.Add(TinyModels.FloatTensor("b", [4], Values(4, 0.2f)));
+        long[] dims = perChannel ? [1, 4, 1, 1] : [1];
+        graph.Initializer.Add(TinyModels.FloatTensor("a", dims, perChannel ? [2.5f, -0.75f, 13f, 0.01f] : [2.5f]));
+        graph.Initializer.Add(TinyModels.FloatTensor("c", dims, perChannel ? [-0.7f, 0.3f, 1.5f, -4f] : [-0.7f]));
+        var conv = new NodeProto { Name = "conv", OpType = "Conv", Input = { "x", "w", "b" }, Output = { "t" } };
+        conv.Attribute.Add(new AttributeProto { Name = "pads", Type = AttributeProto.Types.AttributeType.Ints, Ints = { 1, 1, 1, 1 } });
+        graph.Node.Add(conv);
+        graph.Node.Add(new NodeProto { Name = "scale", OpType = "Mul", Input = { "a", "t" }, Output = { "u" } });
+        graph.Node.Add(new NodeProto { Name = "shift", OpType = "Add", Input = { "u", "c" }, Output = { "v" } });
+        graph.Node.Add(new NodeProto { Name = "relu", OpType = "Relu", Input = { "v" }, Output = { "y" } });
+        var model = new ModelProto { IrVersion = 8, ProducerName = "tests", Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        return model;
+    }
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void ConvFollowedByConstantScaleAndShiftFoldsIntoIt(bool perChannel)
+    {
+        var original = OnnxModel.Load(ConvAffineModel(perChannel).ToByteArray());
+        var g = OnnxGraph.FromModel(original);
+        // the scale folds either way; a single shift for all channels stays an Add (it would move the quantized range off zero)
+        Assert.AreEqual(perChannel ? 2 : 1, BatchNormFoldingPass.Run(g));
+        Assert.IsFalse(g.Nodes.Any(n => n.OpType == "Mul"));
+        Assert.AreEqual(perChannel ? 0 : 1, g.Nodes.Count(n => n.OpType == "Add"));
+        Assert.AreEqual("conv", g.Nodes.Single(n => n.OpType == "Conv").Name);
+
+        using var ra = new ModelRunner(original);
+        using var rb = new ModelRunner(g.ToModel());
+        var rng = new Random(5);
+        var x = Enumerable.Range(0, 2 * 3 * 8 * 8).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        var ya = ra.Run(x, 2);
+        var yb = rb.Run(x, 2);
+        float scale = ya.Max(Math.Abs);
+        Assert.IsLessThan(1e-5f * scale, ya.Zip(yb, (p, q) => Math.Abs(p - q)).Max());
+    }
+
+    [TestMethod]
+    public void ConstantMulOfAnotherShapeStays()
+    {
+        // a Mul by a constant of another shape than one per channel is not a scale of the Conv's output channels
+        var proto = ConvAffineModel(perChannel: false);
+        proto.Graph.Initializer.Remove(proto.Graph.Initializer.Single(t => t.Name == "a"));
+        proto.Graph.Initializer.Add(TinyModels.FloatTensor("a", [1, 1, 1, 8], [.. Enumerable.Range(1, 8).Select(i => i / 4f)]));
+        var g = OnnxGraph.FromModel(OnnxModel.Load(proto.ToByteArray()));
+        Assert.AreEqual(0, BatchNormFoldingPass.Run(g));
+        Assert.AreEqual(1, g.Nodes.Count(n => n.OpType == "Mul"));
+    }
 }

@@ -4,7 +4,8 @@ using MLNet.Quantization.Quantizers;
 namespace MLNet.Quantization.Backends.OnnxRuntime;
 
 /// <summary>
-/// Completes static annotations so that ONNX Runtime can fuse every quantized Conv, Gemm and MatMul. ORT turns
+/// Completes static annotations so that ONNX Runtime can fuse every quantized Conv, Gemm and MatMul, and every Add or
+/// Mul with both inputs quantized (into QLinearAdd / QLinearMul). ORT turns
 /// <c>DQ → Conv → Q</c> into QLinearConv (and absorbs a Relu or a Clip between the op and its Q), so a quantized op
 /// whose output is not quantized anywhere (X86InductorQuantizer leaves conv+add outputs float because Inductor fuses
 /// the add; ORT cannot) gets an output spec equal to its input activation spec. This is a deliberate divergence from
@@ -18,11 +19,7 @@ internal static class OrtFusionRules
     {
         foreach (var node in graph.TopologicalOrder())
         {
-            if (!Fusable.Contains(node.OpType) || annotations.Get(node) is not { } annotation)
-                continue;
-            if (!annotation.InputQSpecMap.TryGetValue(0, out var inputSpec) || inputSpec is not QuantizationSpec { IsDynamic: false } spec)
-                continue;
-            if (!annotation.InputQSpecMap.ContainsKey(1))
+            if (annotations.Get(node) is not { } annotation || OutputSpecToFuse(graph, node, annotation) is not { } spec)
                 continue;
 
             // follow a lone Relu / Clip after the op, which ORT folds into the quantized op
@@ -41,6 +38,26 @@ internal static class OrtFusionRules
             annotations.GetOrCreate(last).OutputQSpec = spec;
             annotations.GetOrCreate(last).Annotated = true;
         }
+    }
+
+    /// <summary>
+    /// The spec a fused output takes: a Conv, Gemm or MatMul's input activation spec when its activation (0) and weight
+    /// (1) are quantized; for an Add or Mul (QLinearAdd, QLinearMul) with both inputs quantized, the spec of its first
+    /// input that is not a constant. Null when the node would not fuse.
+    /// </summary>
+    private static QuantizationSpec? OutputSpecToFuse(OnnxGraph graph, OnnxNode node, QuantizationAnnotation annotation)
+    {
+        var map = annotation.InputQSpecMap;
+        if (!map.ContainsKey(0) || !map.ContainsKey(1))
+            return null;
+        if (Fusable.Contains(node.OpType))
+            return map[0] as QuantizationSpec is { IsDynamic: false } spec ? spec : null;
+        if (node.OpType is not ("Add" or "Mul") || !node.IsDefaultDomain || node.Inputs.Count != 2)
+            return null;
+        int activation = graph.TryGetConstant(node.Inputs[0], out _) ? 1 : 0;
+        return map[activation] is QuantizationSpec { IsDynamic: false } elementwise && map[1 - activation] is QuantizationSpec { IsDynamic: false }
+            ? elementwise
+            : null;
     }
 
     /// <summary>

@@ -5,7 +5,8 @@ namespace MLNet.Quantization.Quantizers;
 
 /// <summary>
 /// One run of <see cref="X86Quantizer"/>'s recipe over a graph, following X86InductorQuantizer's three steps:
-/// (1) fusion patterns anchored on Conv (<c>X86Annotator.Conv.cs</c>), Gemm and MatMul (<c>X86Annotator.Linear.cs</c>);
+/// (1) fusion patterns anchored on Conv (<c>X86Annotator.Conv.cs</c>), Gemm and MatMul (<c>X86Annotator.Linear.cs</c>),
+/// and, when enabled, Add and Mul between int8 tensors (<c>X86Annotator.Elementwise.cs</c>);
 /// (2) propagation to int8-in-int8-out ops whose inputs come from quantized patterns; (3) those ops' outputs share
 /// their input's parameters (<c>X86Annotator.Propagation.cs</c>). This file holds the state, the order of the steps,
 /// and the matching and annotating helpers the pattern families share.
@@ -56,6 +57,9 @@ internal sealed partial class X86Annotator
                     break;
                 case "Gemm" or "MatMul" when node.IsDefaultDomain:
                     AnnotateLinearOrMatMul(node);
+                    break;
+                case "Add" or "Mul" when node.IsDefaultDomain && _quantizer.QuantizeElementwise && !_dynamic && !_qat:
+                    AnnotateElementwise(node);
                     break;
             }
         }
