@@ -12,8 +12,8 @@ namespace MLNet.Quantization.Passes;
 /// than <see cref="Tolerance"/>, at most <see cref="MaxIterations"/> times.
 /// </summary>
 /// <remarks>
-/// Between the two convs the pass accepts nothing, <c>Relu</c>, <c>LeakyRelu</c>, or a <c>Clip</c> that is a Relu (min
-/// 0 or none, no max). <c>Clip(x, 0, 6)</c> (Relu6) ends a chain: it is not positive-homogeneous
+/// Between the two convs the pass accepts up to four channel-wise, positive-homogeneous nodes: <c>Relu</c>,
+/// <c>LeakyRelu</c>, a <c>Clip</c> that is a Relu (min 0 or none, no max), and max or average pooling. <c>Clip(x, 0, 6)</c> (Relu6) ends a chain: it is not positive-homogeneous
 /// (<c>Clip(x/s, 0, 6) ≠ Clip(x, 0, 6)/s</c>), and the exact rewrite, a per-channel upper bound 6/sᵢ, is no longer
 /// a Clip that ONNX Runtime folds into the QuantizeLinear after it. Grouped and depthwise convs are handled on either
 /// side: Conv₂'s input channel i is read by the output channels of its group. Bias absorption (sec. 4.3) is not done:
@@ -27,8 +27,11 @@ internal static class CrossLayerEqualizationPass
     /// <summary>A sweep whose scales all lie within a factor 1 ± this of 1 ends the iteration.</summary>
     public const double Tolerance = 1e-4;
 
-    /// <summary>A pair to equalize: <paramref name="First"/> feeds <paramref name="Second"/> (through <paramref name="Activation"/> when not null).</summary>
-    internal sealed record Pair(OnnxNode First, OnnxNode? Activation, OnnxNode Second);
+    /// <summary>A pair to equalize: <paramref name="First"/> feeds <paramref name="Second"/>, through the channel-wise nodes <paramref name="Between"/>.</summary>
+    internal sealed record Pair(OnnxNode First, IReadOnlyList<OnnxNode> Between, OnnxNode Second);
+
+    /// <summary>The most channel-wise nodes accepted between the two convs (e.g. Relu then MaxPool).</summary>
+    private const int MaxBetween = 4;
 
     /// <summary>What the pass did: how many pairs it equalized and in how many sweeps.</summary>
     internal sealed record Outcome(int Pairs, int Iterations);
@@ -127,11 +130,11 @@ internal static class CrossLayerEqualizationPass
             if (HasBias(first) && !IsPerChannelBias(graph, first))
                 continue;
             var next = SoleConsumer(graph, first.Outputs[0]);
-            OnnxNode? activation = null;
-            if (next is { } use && IsHomogeneousActivation(graph, use.Node))
+            var between = new List<OnnxNode>();
+            while (next is { } use && between.Count < MaxBetween && IsChannelwiseHomogeneous(graph, use.Node))
             {
-                activation = use.Node;
-                next = graph.IsGraphOutput(activation.Outputs[0]) ? null : SoleConsumer(graph, activation.Outputs[0]);
+                between.Add(use.Node);
+                next = graph.IsGraphOutput(use.Node.Outputs[0]) ? null : SoleConsumer(graph, use.Node.Outputs[0]);
             }
 
             if (next is not { InputIndex: 0 } reader || !IsEqualizableConv(graph, reader.Node))
@@ -141,7 +144,7 @@ internal static class CrossLayerEqualizationPass
             graph.TryGetConstant(second.Inputs[1], out var w2);
             if (w1!.Dims[0] != w2!.Dims[1] * second.GetInt("group", 1))
                 continue;
-            pairs.Add(new Pair(first, activation, second));
+            pairs.Add(new Pair(first, between, second));
         }
 
         return pairs;
@@ -164,14 +167,17 @@ internal static class CrossLayerEqualizationPass
     private static NodeInput? SoleConsumer(OnnxGraph graph, string tensor) =>
         graph.GetConsumers(tensor) is [var only] ? only : null;
 
-    /// <summary>f(x/s) = f(x)/s for every s &gt; 0: Relu, LeakyRelu, and a Clip with min 0 (or none) and no max.</summary>
-    private static bool IsHomogeneousActivation(OnnxGraph graph, OnnxNode node)
+    /// <summary>
+    /// A node that keeps the channels and scales with them, f(x/s) = f(x)/s per channel for every s &gt; 0: Relu,
+    /// LeakyRelu, a Clip with min 0 (or none) and no max, and max or average pooling (zero padding included).
+    /// </summary>
+    private static bool IsChannelwiseHomogeneous(OnnxGraph graph, OnnxNode node)
     {
         if (!node.IsDefaultDomain || node.Outputs.Count != 1)
             return false;
         return node.OpType switch
         {
-            "Relu" or "LeakyRelu" => true,
+            "Relu" or "LeakyRelu" or "MaxPool" or "AveragePool" or "GlobalMaxPool" or "GlobalAveragePool" => true,
             "Clip" => ClipBound(graph, node, 1) is null or 0f or float.NegativeInfinity && ClipBound(graph, node, 2) is null or float.PositiveInfinity,
             _ => false,
         };
