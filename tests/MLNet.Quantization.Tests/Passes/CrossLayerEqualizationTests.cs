@@ -157,32 +157,25 @@ public sealed class CrossLayerEqualizationTests
     }
 
     [TestMethod]
-    public void Relu6EndsAChainButAClipWithoutMaxDoesNot()
+    public void Relu6AndASharedOutputEndAChainButAClipWithoutMaxDoesNot()
     {
         // Clip(x/s, 0, 6) ≠ Clip(x, 0, 6)/s, so a Relu6 between the convs leaves them as they are
-        var relu6 = Chain(2, 3,
-            new Layer("conv1", [2, 2, 1, 1], [4f, 1f, 0.1f, 0.2f], Activation: "Relu6"),
+        static OnnxGraph PairThrough(string activation) => Chain(2, 3,
+            new Layer("conv1", [2, 2, 1, 1], [4f, 1f, 0.1f, 0.2f], Activation: activation),
             new Layer("conv2", [2, 2, 1, 1], [0.1f, 2f, 1f, 3f]));
+        var relu6 = PairThrough("Relu6");
         Assert.AreEqual(0, CrossLayerEqualizationPass.Run(relu6).Pairs);
         CollectionAssert.AreEqual(new[] { 4f, 1f, 0.1f, 0.2f }, Weight(relu6, "conv1"));
 
-        var clipRelu = Chain(2, 3,
-            new Layer("conv1", [2, 2, 1, 1], [4f, 1f, 0.1f, 0.2f], Activation: "ClipRelu"),
-            new Layer("conv2", [2, 2, 1, 1], [0.1f, 2f, 1f, 3f]));
+        var clipRelu = PairThrough("ClipRelu");
         var before = Outputs(clipRelu, 8);
         Assert.AreEqual(1, CrossLayerEqualizationPass.Run(clipRelu).Pairs);
         AssertSameFunction(before, Outputs(clipRelu, 8));
-    }
 
-    [TestMethod]
-    public void AConvWhoseOutputIsReadTwiceIsNotEqualized()
-    {
-        var graph = Chain(2, 3,
-            new Layer("conv1", [2, 2, 1, 1], [4f, 1f, 0.1f, 0.2f]),
-            new Layer("conv2", [2, 2, 1, 1], [0.1f, 2f, 1f, 3f]));
-        var conv1 = graph.Nodes.Single(n => n.Name == "conv1");
-        graph.AddNode("Relu", [conv1.Outputs[0]], ["side"]);
-        Assert.IsEmpty(CrossLayerEqualizationPass.FindPairs(graph));
+        // a Conv whose output is also read elsewhere is no pair
+        var shared = PairThrough("Relu");
+        shared.AddNode("Relu", [shared.Nodes.Single(n => n.Name == "conv1").Outputs[0]], ["side"]);
+        Assert.IsEmpty(CrossLayerEqualizationPass.FindPairs(shared));
     }
 
     [TestMethod]
