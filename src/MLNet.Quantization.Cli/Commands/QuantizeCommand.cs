@@ -76,7 +76,7 @@ internal static class QuantizeCommand
         };
         var crossLayerEqualization = new Option<bool>("--cross-layer-equalization")
         {
-            Description = "Before observing the weights, equalize the per-channel weight ranges of each Conv → [Relu] → Conv pair (the float model computes the same function).",
+            Description = "Before observing the weights, equalize the per-channel weight ranges of each Conv → [Relu, LeakyRelu, pooling] → Conv pair (the float model computes the same function).",
         };
         var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 

@@ -144,7 +144,7 @@ public sealed class QuantizationOptions
 
     /// <summary>
     /// Cross-layer equalization (default false), as <see cref="PrepareOptions.CrossLayerEqualization"/>: the per-channel
-    /// weight ranges of each Conv → [Relu] → Conv pair are equalized before the weights are observed, without changing
+    /// weight ranges of each Conv → [Relu, LeakyRelu, pooling] → Conv pair are equalized before the weights are observed, without changing
     /// what the float model computes; <see cref="QuantizationReport.EqualizedPairs"/> counts the pairs.
     /// </summary>
     /// <example><c>new QuantizationOptions { ModelFile = "mobilenet.onnx", CrossLayerEqualization = true }</c></example>
