@@ -155,6 +155,34 @@ public sealed class QuantizeCommandTests
     }
 
     [TestMethod]
+    public void CrossLayerEqualizationCountsThePairsInTextAndJsonAndCompareMatchesEveryPoint()
+    {
+        string output = Path.Combine(_dir, "cnn_equalized.onnx");
+        string json = Path.Combine(_dir, "cnn_equalized.json");
+        var (code, stdout, stderr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", output, "--calibration-data", _calibration, "--cross-layer-equalization", "--json", json);
+        Assert.AreEqual(0, code, stderr);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        Assert.AreEqual(1, doc.RootElement.GetProperty("equalized_pairs").GetInt32(), "fmnist_cnn's Conv → Relu → MaxPool → Conv");
+        StringAssert.Contains(stdout, "cross-layer equalization: 1 conv pairs");
+        Assert.IsGreaterThanOrEqualTo(0.97, Agreement(Model("fmnist_cnn"), output));
+
+        // compare rebuilds the equalized float graph from the recorded reference: nothing unmatched
+        string compareJson = Path.Combine(_dir, "cnn_equalized.compare.json");
+        var (compareCode, _, compareErr) = Run("compare", "--float", Model("fmnist_cnn"), "--quantized", output, "--data", _calibration, "--json", compareJson);
+        Assert.AreEqual(0, compareCode, compareErr);
+        using var compared = JsonDocument.Parse(File.ReadAllText(compareJson));
+        Assert.AreEqual(0, compared.RootElement.GetProperty("unmatched").GetArrayLength());
+
+        // not asked for: null in the JSON, no line in the text
+        string plainJson = Path.Combine(_dir, "cnn_plain.json");
+        var (plainCode, plainOut, plainErr) = Run("quantize", "--model", Model("fmnist_cnn"), "--output", Path.Combine(_dir, "cnn_plain.onnx"), "--calibration-data", _calibration, "--json", plainJson);
+        Assert.AreEqual(0, plainCode, plainErr);
+        using var plain = JsonDocument.Parse(File.ReadAllText(plainJson));
+        Assert.AreEqual(JsonValueKind.Null, plain.RootElement.GetProperty("equalized_pairs").ValueKind);
+        Assert.DoesNotContain("cross-layer equalization", plainOut);
+    }
+
+    [TestMethod]
     public void StaticQuantizeWritesAModelThatAgreesWithTheFloatOne()
     {
         string output = Path.Combine(_dir, "cnn_int8.onnx");

@@ -21,7 +21,7 @@ public sealed class OcrClassifierTests
     {
         var clock = Stopwatch.StartNew();
         var (calibration, test, labels) = Lines();
-        var quantized = DefaultQuantization.Run(RealModelFiles.OcrClassifier, calibration, SampleShape, 32);
+        var quantized = DefaultQuantization.Run(RealModelFiles.OcrClassifier, calibration, SampleShape, 32, MeasuredVariant.Options);
         double seconds = clock.Elapsed.TotalSeconds;
         using var fp32 = new OrtModel(File.ReadAllBytes(RealModelFiles.OcrClassifier));
         using var int8 = new OrtModel(quantized.Model.ToBytes());
@@ -32,7 +32,7 @@ public sealed class OcrClassifierTests
     public void Int8ClassifierKeepsTheOrientationAccuracy()
     {
         var (_, test, _, a, quantized, b, seconds) = Plain.Value;
-        TestContext.WriteLine($"cls: fp32 {a:P2} int8 {b:P2} on {test.Count} lines; quantized {quantized.Report.QuantizedNodesByOpType.Sum(kv => kv.Value)} nodes, " +
+        TestContext.WriteLine($"cls ({MeasuredVariant.Label}): fp32 {a:P2} int8 {b:P2} on {test.Count} lines; output SQNR {quantized.Report.OutputSqnrDb:F2} dB; equalized pairs {quantized.Report.EqualizedPairs}; quantized {quantized.Report.QuantizedNodesByOpType.Sum(kv => kv.Value)} nodes, " +
             $"{quantized.Report.NodesLeftInFloat.Count} left in float; quantize {seconds:F1} s");
         Assert.IsGreaterThanOrEqualTo(0.9, a, $"fp32 accuracy {a:P2} on rendered lines (sanity of the rendering and preprocessing)");
         // Measured (docs/real-models.md): no loss on a CPU with VNNI, 1.6 points lost on AVX2 without it, where ORT's
@@ -75,6 +75,25 @@ public sealed class OcrClassifierTests
         if (CpuFeatures.HasVnni) // without VNNI, ORT's saturating uint8 × int8 kernel adds an error that no bias absorbs
             Assert.IsGreaterThanOrEqualTo(a, c, $"no loss: fp32 {a:P2} bias-corrected {c:P2}");
         Assert.IsGreaterThan(plain.Report.OutputSqnrDb!.Value + 3, corrected.Report.OutputSqnrDb!.Value, "bias correction brings the output closer to float");
+    }
+
+    [TestMethod]
+    public void CrossLayerEqualizationKeepsTheClassifierFunction()
+    {
+        // the prepared float graph with and without equalization, in ORT on rendered lines: the same scores
+        var (_, test, _, _, _, _, _) = Plain.Value;
+        var model = Onnx.OnnxModel.Load(RealModelFiles.OcrClassifier);
+        var equalizedGraph = QuantizationFlow.PrepareFloatGraph(model, new PrepareOptions { CrossLayerEqualization = true }, out _);
+        int pairs = Passes.CrossLayerEqualizationPass.FindPairs(QuantizationFlow.PrepareFloatGraph(model, new PrepareOptions())).Count;
+        using var plain = new OrtModel(QuantizationFlow.PrepareFloatGraph(model, new PrepareOptions()).ToModel().ToBytes());
+        using var equalized = new OrtModel(equalizedGraph.ToModel().ToBytes());
+        var x = DefaultQuantization.Stack(test, 0, 64);
+        var a = plain.Run(x, [64, .. SampleShape]);
+        var b = equalized.Run(x, [64, .. SampleShape]);
+        double worst = a.Zip(b, (p, q) => Math.Abs(p - q)).Max();
+        TestContext.WriteLine($"cls: {pairs} conv pairs equalized; largest score difference {worst:G3}");
+        Assert.IsGreaterThan(0, pairs, "the classifier has Conv → Relu → Conv pairs");
+        Assert.IsLessThan(1e-4, worst, "equalization keeps the float function");
     }
 
     /// <summary>Calibration lines (half of them upside down) and test lines with their labels (0 upright, 1 rotated by 180°).</summary>

@@ -39,7 +39,7 @@ public sealed class OcrDetectorTests
         using var renderer = new TextRenderer(seed: 4242);
         var calibration = Enumerable.Range(0, CalibrationPages).Select(_ => PaddleInputs.Detector(renderer.Page(PageSize, PageSize).Image)).ToList();
         var pages = Enumerable.Range(0, TestPages).Select(_ => renderer.Page(PageSize, PageSize)).ToList();
-        var quantized = DefaultQuantization.Run(RealModelFiles.OcrDetector, calibration, SampleShape, 4, quantizer: quantizer);
+        var quantized = DefaultQuantization.Run(RealModelFiles.OcrDetector, calibration, SampleShape, 4, MeasuredVariant.Options, quantizer);
         double quantizeSeconds = clock.Elapsed.TotalSeconds;
 
         using var fp32 = new OrtModel(File.ReadAllBytes(RealModelFiles.OcrDetector));
@@ -62,7 +62,7 @@ public sealed class OcrDetectorTests
 
         double iou = iouSum / pages.Count;
         var census = quantized.Report.OrtInt8!;
-        TestContext.WriteLine($"det {PageSize}×{PageSize}, {label}: output SQNR {quantized.Report.OutputSqnrDb:F2} dB; text-map IoU int8 vs fp32 {iou:F4}; lines found fp32 {floatFound}/{lines}, int8 {int8Found}/{lines}, " +
+        TestContext.WriteLine($"det {PageSize}×{PageSize}, {label} ({MeasuredVariant.Label}; equalized pairs {quantized.Report.EqualizedPairs}): output SQNR {quantized.Report.OutputSqnrDb:F2} dB; text-map IoU int8 vs fp32 {iou:F4}; lines found fp32 {floatFound}/{lines}, int8 {int8Found}/{lines}, " +
             $"both {bothFound}; quantized {quantized.Report.QuantizedNodesByOpType.Sum(kv => kv.Value)} nodes, {quantized.Report.NodesLeftInFloat.Count} left in float; " +
             $"quantize {quantizeSeconds:F1} s, total {clock.Elapsed.TotalSeconds:F1} s");
         TestContext.WriteLine($"det {label}: ONNX Runtime int8 kernels {census}");

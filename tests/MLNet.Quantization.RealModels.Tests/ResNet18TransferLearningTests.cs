@@ -56,7 +56,7 @@ public sealed class ResNet18TransferLearningTests
         var loaded = new MLContext(seed: 2).Model.Load(path, out _);
         var reloaded = Scores(loaded.Transform(View(ml, test, SavedRowsCompared)));
 
-        TestContext.WriteLine($"ResNet18 + SDCA on Fashion-MNIST ({TrainImages} train, {TestImages} test, {CalibrationImages} calibration): " +
+        TestContext.WriteLine($"ResNet18 + SDCA on Fashion-MNIST ({MeasuredVariant.Label}; {TrainImages} train, {TestImages} test, {CalibrationImages} calibration): " +
             $"accuracy fp32 {floatAccuracy:P2} int8 {int8Accuracy:P2}; mean feature cosine {cosine:F4}; fp32 {floatSeconds:F0} s, int8 {int8Seconds:F0} s, total {clock.Elapsed.TotalSeconds:F0} s");
         Assert.IsGreaterThanOrEqualTo(0.7, floatAccuracy, $"fp32 transfer-learning accuracy {floatAccuracy:P2} (sanity of data and preprocessing)");
         Assert.IsGreaterThanOrEqualTo(floatAccuracy - 0.01, int8Accuracy, $"fp32 {floatAccuracy:P2} int8 {int8Accuracy:P2}");
@@ -68,7 +68,7 @@ public sealed class ResNet18TransferLearningTests
     /// <summary>Preprocessing (ML.NET's model, float) and ResNet18 quantized by <c>Transforms.Quantize</c>, "Pixels" to "Features".</summary>
     private static IEstimator<ITransformer> Int8Features(MLContext ml)
     {
-        var options = new QuantizationOptions { ModelFile = RealModelFiles.ResNet18, MaxCalibrationRows = CalibrationImages };
+        var options = new QuantizationOptions { ModelFile = RealModelFiles.ResNet18, MaxCalibrationRows = CalibrationImages, CrossLayerEqualization = MeasuredVariant.CrossLayerEqualization };
         return ml.Transforms.CopyColumns("OriginalInput", "Pixels")
             .Append(ml.Transforms.ApplyOnnxModel(["PreprocessedInput"], ["OriginalInput"], RealModelFiles.ResNetPreprocess))
             .Append(ml.Transforms.CopyColumns("Input247", "PreprocessedInput"))

@@ -37,6 +37,7 @@ internal sealed class LoadedModel(QuantizeCommand.Settings settings, OnnxModel m
             MaxFoldedTensorBytes = s.MaxFoldedBytes,
             Progress = ui.StageProgress,
             BiasCorrection = s.BiasCorrection,
+            CrossLayerEqualization = s.CrossLayerEqualization,
         };
         ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, prepareOptions)); // before the graph copy below
         var graph = OnnxGraph.FromModel(model);

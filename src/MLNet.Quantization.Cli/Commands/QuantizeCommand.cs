@@ -80,6 +80,10 @@ internal static class QuantizeCommand
         {
             Description = "Static mode: correct each int8-weight Conv/ConvTranspose/Gemm/MatMul bias by the weight error times the layer's mean calibration input, so its mean output matches float.",
         };
+        var crossLayerEqualization = new Option<bool>("--cross-layer-equalization")
+        {
+            Description = "Before observing the weights, equalize the per-channel weight ranges of each Conv → [Relu, LeakyRelu, pooling] → Conv pair (the float model computes the same function).",
+        };
         var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 
         var timeout = TimeoutOption.Create();
@@ -90,6 +94,7 @@ internal static class QuantizeCommand
         {
             model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, elementwise, exclude, json,
             trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded, maxNodes, minOutputSqnr, calibrationMemory, biasCorrection,
+            crossLayerEqualization,
         };
         command.SetAction(parse =>
         {
@@ -101,7 +106,7 @@ internal static class QuantizeCommand
                 InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)), TimeoutSeconds: parse.GetValue(timeout),
                 MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"), MaxNodes: parse.GetValue(maxNodes),
                 MinOutputSqnr: parse.GetValue(minOutputSqnr), CalibrationMemoryMB: parse.GetValue(calibrationMemory), BiasCorrection: parse.GetValue(biasCorrection),
-                QuantizeElementwise: parse.GetValue(elementwise) == "int8");
+                QuantizeElementwise: parse.GetValue(elementwise) == "int8", CrossLayerEqualization: parse.GetValue(crossLayerEqualization));
             if (options.BiasCorrection && options.Mode != "static")
                 throw new CliException($"--bias-correction works with --mode static (it needs the calibration means), not {options.Mode}");
             if (options.Mode == "qat")
@@ -129,7 +134,7 @@ internal static class QuantizeCommand
         string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
         int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, double? TimeoutSeconds = null, long? MaxFoldedBytes = null,
         int MaxNodes = PrepareOptions.DefaultMaxNodeCount, int CalibrationMemoryMB = DefaultCalibrationMemoryMB, double? MinOutputSqnr = null, bool BiasCorrection = false,
-        bool QuantizeElementwise = false);
+        bool QuantizeElementwise = false, bool CrossLayerEqualization = false);
 
     /// <summary>The default of <c>--calibration-memory</c>, in MB (2^20 bytes).</summary>
     public const int DefaultCalibrationMemoryMB = (int)(PrepareOptions.DefaultCalibrationMemoryBudgetBytes >> 20);
@@ -376,7 +381,7 @@ internal static class QuantizeCommand
             report.OutputSqnrDb is { } db && double.IsFinite(db) ? Math.Round(db, 4) : null, report.CheckedSamples,
             report.WorstActivations.Select(a => new ActivationSummary(a.Tensor, a.Producer, double.IsFinite(a.SqnrDb) ? Math.Round(a.SqnrDb, 4) : null)).ToList(), accuracy,
             SqnrRepairSettings.Summary(report.Repair), report.OrtInt8?.Int8Kernels.ToDictionary(k => k.Key, k => k.Value), report.OrtInt8?.UnfusedCompute.ToList(),
-            report.BiasCorrectedLayers);
+            report.BiasCorrectedLayers, report.EqualizedPairs);
         CommonOptions.WriteJson(s.Json!, summary, SummaryJson.Default.QuantizeSummary);
     }
 }
@@ -403,7 +408,8 @@ internal sealed record QuantizeSummary(
     [property: JsonPropertyName("output_sqnr_repair")] SqnrRepairSummary? OutputSqnrRepair = null,
     [property: JsonPropertyName("ort_int8_kernels")] Dictionary<string, int>? OrtInt8Kernels = null,
     [property: JsonPropertyName("ort_unfused_quantized")] List<string>? OrtUnfusedQuantized = null,
-    [property: JsonPropertyName("bias_corrected_layers")] int? BiasCorrectedLayers = null);
+    [property: JsonPropertyName("bias_corrected_layers")] int? BiasCorrectedLayers = null,
+    [property: JsonPropertyName("equalized_pairs")] int? EqualizedPairs = null);
 
 /// <summary>A quantization point in the JSON summary: the tensor, its producer and its SQNR in dB (null when not finite).</summary>
 internal sealed record ActivationSummary(

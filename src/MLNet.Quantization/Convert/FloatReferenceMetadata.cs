@@ -5,7 +5,8 @@ namespace MLNet.Quantization;
 
 /// <summary>
 /// Records in a converted model how its float reference was prepared (metadata key
-/// <see cref="Key"/>, e.g. <c>fold_constants=true;fold_batchnorm=true</c>, with <c>;max_folded_bytes=N</c> when that limit was set). Every QuantizeLinear the
+/// <see cref="Key"/>, e.g. <c>fold_constants=true;fold_batchnorm=true</c>, with <c>;max_folded_bytes=N</c> when that limit was set, and
+/// <c>;cross_layer_equalization=true</c> when the weights were equalized). Every QuantizeLinear the
 /// <see cref="QdqWriter"/> emits reads a tensor of that prepared float graph under its own name, so the numeric suite
 /// rebuilds the graph from the float model with these options and matches tensors by name.
 /// </summary>
@@ -22,7 +23,8 @@ internal static class FloatReferenceMetadata
         {
             Key = Key,
             Value = $"fold_constants={Flag(options.FoldConstants)};fold_batchnorm={Flag(options.FoldBatchNorm)}"
-                + (options.MaxFoldedTensorBytes is { } max ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $";max_folded_bytes={max}") : ""),
+                + (options.MaxFoldedTensorBytes is { } max ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $";max_folded_bytes={max}") : "")
+                + (options.CrossLayerEqualization ? ";cross_layer_equalization=true" : ""),
         });
     }
 
@@ -48,6 +50,7 @@ internal static class FloatReferenceMetadata
                     ? bytes
                     : throw new InvalidDataException($"Model metadata '{Key}' = '{value}' has an invalid 'max_folded_bytes={max}'.")
                 : null,
+            CrossLayerEqualization = fields.ContainsKey("cross_layer_equalization") && Parse(fields, "cross_layer_equalization", value),
         };
     }
 

@@ -52,7 +52,7 @@ public static class QuantizationFlow
         ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, options));
         long floatBytes = model.Proto.CalculateSize();
         var stage = new StageReporter(options.Progress, QuantizationStage.Prepare);
-        var graph = PrepareFloatGraph(model, options, out var batch, stage, cancellationToken);
+        var graph = PrepareFloatGraph(model, options, out var batch, out var equalization, stage, cancellationToken);
         cancellationToken.ThrowIfCancellationRequested();
 
         stage.Step("annotating");
@@ -63,7 +63,10 @@ public static class QuantizationFlow
         annotations.Validate(graph);
         var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
         var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options, batch,
-            dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true }, backend: quantizer.Backend);
+            dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true }, backend: quantizer.Backend)
+        {
+            EqualizedPairs = equalization?.Pairs,
+        };
         stage.Step($"observing weights ({prepared.ObserverCount} observers)");
         prepared.ObserveWeights();
         return prepared;
@@ -77,7 +80,12 @@ public static class QuantizationFlow
     internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options) => PrepareFloatGraph(model, options, out _);
 
     /// <summary>As <see cref="PrepareFloatGraph(OnnxModel, PrepareOptions)"/>, also saying what was done about a fixed batch dimension.</summary>
-    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, StageReporter? stage = null, CancellationToken cancellationToken = default)
+    internal static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, StageReporter? stage = null, CancellationToken cancellationToken = default) =>
+        PrepareFloatGraph(model, options, out batch, out _, stage, cancellationToken);
+
+    /// <summary>As <see cref="PrepareFloatGraph(OnnxModel, PrepareOptions, out BatchOutcome, StageReporter?, CancellationToken)"/>, also saying what cross-layer equalization did (null when not asked for).</summary>
+    private static OnnxGraph PrepareFloatGraph(OnnxModel model, PrepareOptions options, out BatchOutcome batch, out CrossLayerEqualizationPass.Outcome? equalization,
+        StageReporter? stage, CancellationToken cancellationToken)
     {
         ModelAdmission.CheckSize(model, options);
         cancellationToken.ThrowIfCancellationRequested();
@@ -104,6 +112,13 @@ public static class QuantizationFlow
         {
             stage?.Step("folding BatchNorm");
             BatchNormFoldingPass.Run(graph);
+        }
+
+        equalization = null;
+        if (options.CrossLayerEqualization)
+        {
+            stage?.Step("equalizing the weight ranges of conv pairs");
+            equalization = CrossLayerEqualizationPass.Run(graph);
         }
 
         stage?.Step("checking the batch dimension");

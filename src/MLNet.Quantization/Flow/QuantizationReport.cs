@@ -66,6 +66,12 @@ public sealed class QuantizationReport
     /// </summary>
     public int? BiasCorrectedLayers { get; internal init; }
 
+    /// <summary>
+    /// How many Conv → Conv pairs cross-layer equalization equalized (<see cref="PrepareOptions.CrossLayerEqualization"/>);
+    /// null when it was not asked for.
+    /// </summary>
+    public int? EqualizedPairs { get; internal init; }
+
     /// <summary>Calibration samples float and int8 were compared on after convert (0 when not checked).</summary>
     public long CheckedSamples { get; }
 
@@ -160,6 +166,8 @@ public sealed class QuantizationReport
         }
         if (BiasCorrectedLayers is { } corrected)
             sb.AppendLine(CultureInfo.InvariantCulture, $"bias correction: {corrected} layers");
+        if (EqualizedPairs is { } equalized)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"cross-layer equalization: {equalized} conv pairs");
         if (Repair is not null)
             sb.AppendLine(Repair.ToString());
         foreach (var warning in Warnings)

@@ -121,6 +121,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             CalibrationMemoryBudgetBytes = _options.CalibrationMemoryBudgetBytes,
             Progress = _options.StageProgress,
             BiasCorrection = _options.BiasCorrection,
+            CrossLayerEqualization = _options.CrossLayerEqualization,
         };
         var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), prepareOptions, _options.CancellationToken);
         QuantizedModel? repaired = null;

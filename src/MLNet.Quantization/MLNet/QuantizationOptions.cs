@@ -142,6 +142,14 @@ public sealed class QuantizationOptions
     /// <example><c>new QuantizationOptions { ModelFile = "cls.onnx", BiasCorrection = true }</c></example>
     public bool BiasCorrection { get; set; }
 
+    /// <summary>
+    /// Cross-layer equalization (default false), as <see cref="PrepareOptions.CrossLayerEqualization"/>: the per-channel
+    /// weight ranges of each Conv → [Relu, LeakyRelu, pooling] → Conv pair are equalized before the weights are observed, without changing
+    /// what the float model computes; <see cref="QuantizationReport.EqualizedPairs"/> counts the pairs.
+    /// </summary>
+    /// <example><c>new QuantizationOptions { ModelFile = "mobilenet.onnx", CrossLayerEqualization = true }</c></example>
+    public bool CrossLayerEqualization { get; set; }
+
     /// <summary>Node names, or ONNX operator types, that the default quantizer leaves in float.</summary>
     public IList<string> ExcludedNodes { get; set; } = new List<string>();
 

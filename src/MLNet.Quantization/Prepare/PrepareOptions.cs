@@ -73,6 +73,16 @@ public sealed class PrepareOptions
     /// </summary>
     public bool BiasCorrection { get; init; }
 
+    /// <summary>
+    /// Cross-layer equalization (default false; Nagel et al. 2019, "Data-Free Quantization"): after BatchNorm folding,
+    /// for each Conv → [Relu, LeakyRelu, pooling] → Conv pair where the first conv feeds only the second (depthwise-separable stacks
+    /// included), output channel i of the first conv is divided and input channel i of the second multiplied by
+    /// <c>sᵢ = √(r₁ᵢ/r₂ᵢ)</c> (rᵢ the channel's largest |weight|), so that both weight ranges become equal; the float
+    /// model computes the same function. Relu6 (a Clip with a max) ends a chain. Data-free: static and dynamic mode.
+    /// <see cref="QuantizationReport.EqualizedPairs"/> counts the pairs. See the repository's <c>docs/accuracy.md</c>.
+    /// </summary>
+    public bool CrossLayerEqualization { get; init; }
+
     /// <summary>Below this output SQNR (dB, default 15) the report warns and names the worst quantization points.</summary>
     public double OutputSqnrWarningDb { get; init; } = 15;
 

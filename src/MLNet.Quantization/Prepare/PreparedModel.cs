@@ -44,6 +44,9 @@ public sealed partial class PreparedModel
         _floatBytes = floatBytes;
     }
 
+    /// <summary>How many conv pairs cross-layer equalization equalized; null when it was not asked for.</summary>
+    internal int? EqualizedPairs { get; init; }
+
     /// <summary>The prepared float graph (folded and annotated).</summary>
     public OnnxGraph Graph => _graph;
 
@@ -439,6 +442,7 @@ public sealed partial class PreparedModel
             new BatchSummary(_batch.FixedBatchSize, _batch.Note, _largestCalibrationBatch), [.. ReportWarnings.For(dynamic, quantized, _graph), .. quality.Warnings, .. biasWarning], quality)
         {
             BiasCorrectedLayers = biasCorrected,
+            EqualizedPairs = EqualizedPairs,
         };
     }
 }
