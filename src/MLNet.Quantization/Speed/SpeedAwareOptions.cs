@@ -32,6 +32,13 @@ public sealed class SpeedAwareOptions
     /// <summary>Timed runs of each model in the whole-model check, alternating; medians are compared (default 60).</summary>
     public int CheckRuns { get; init; } = 60;
 
+    /// <summary>
+    /// The time one profiling round may take (default 10 s; the whole-model check may take twice that): a model whose
+    /// runs are long stops after at least 7 measured runs of each model once it is spent, before
+    /// <see cref="ProfileRuns"/> or <see cref="CheckRuns"/>.
+    /// </summary>
+    public TimeSpan RoundBudget { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Receives one line per decision, and a note when the cache is not used.</summary>
     public IProgress<string>? Log { get; init; }
 
@@ -41,8 +48,8 @@ public sealed class SpeedAwareOptions
             throw new ArgumentException($"SpeedAwareOptions.BatchSize must be at least 1, got {BatchSize}.");
         if (IntraOpThreads < 0)
             throw new ArgumentException($"SpeedAwareOptions.IntraOpThreads must be 0 (ORT's choice) or more, got {IntraOpThreads}.");
-        if (WarmupRuns < 0 || ProfileRuns < 1 || CheckRuns < 1 || MaxRounds < 1)
-            throw new ArgumentException($"SpeedAwareOptions needs WarmupRuns ≥ 0 and ProfileRuns, CheckRuns, MaxRounds ≥ 1; got {WarmupRuns}, {ProfileRuns}, {CheckRuns}, {MaxRounds}.");
+        if (WarmupRuns < 0 || ProfileRuns < 1 || CheckRuns < 1 || MaxRounds < 1 || RoundBudget <= TimeSpan.Zero)
+            throw new ArgumentException($"SpeedAwareOptions needs WarmupRuns ≥ 0, ProfileRuns, CheckRuns, MaxRounds ≥ 1 and a positive RoundBudget; got {WarmupRuns}, {ProfileRuns}, {CheckRuns}, {MaxRounds}, {RoundBudget}.");
     }
 }
 

@@ -33,6 +33,9 @@ namespace MLNet.Quantization.Diagnostics;
 /// </remarks>
 public sealed class SpeedAwarePlacement
 {
+    /// <summary>The fewest measured runs of each model, whatever the time budget.</summary>
+    private const int MinRuns = 7;
+
     private static readonly IReadOnlySet<string> Candidates = new HashSet<string>(StringComparer.Ordinal) { "Conv", "ConvTranspose", "Gemm", "MatMul" };
 
     private readonly Func<X86Quantizer> _createQuantizer;
@@ -152,7 +155,7 @@ public sealed class SpeedAwarePlacement
     {
         using var floatSession = new TimedSession(fp32, inputs, options.IntraOpThreads, profile: true, "fp32 model");
         using var int8Session = new TimedSession(int8, inputs, options.IntraOpThreads, profile: true, "int8 model");
-        TimedSession.Alternate([floatSession, int8Session], options.WarmupRuns + options.ProfileRuns, token);
+        TimedSession.Alternate([floatSession, int8Session], options.WarmupRuns + options.ProfileRuns, token, options.RoundBudget, options.WarmupRuns + MinRuns);
         var names = units.Select(u => u.Name).ToHashSet(StringComparer.Ordinal);
         var (floatGraph, floatNodes) = floatSession.EndProfiling(options.WarmupRuns);
         var (int8Graph, int8Nodes) = int8Session.EndProfiling(options.WarmupRuns);
@@ -178,7 +181,7 @@ public sealed class SpeedAwarePlacement
         var sessions = models.Select(m => new TimedSession(m.Bytes, inputs, options.IntraOpThreads, profile: false, m.Name)).ToList();
         try
         {
-            var times = TimedSession.Alternate(sessions, options.WarmupRuns + options.CheckRuns, token);
+            var times = TimedSession.Alternate(sessions, options.WarmupRuns + options.CheckRuns, token, 2 * options.RoundBudget, options.WarmupRuns + MinRuns);
             var medians = times.Select(t => Round(Speed.OrtProfileReader.Median(t.Skip(options.WarmupRuns)))).ToArray();
             return new SpeedCacheCheck(medians[0], medians[1], placed is null ? null : medians[2]);
         }

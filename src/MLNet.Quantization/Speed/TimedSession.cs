@@ -83,14 +83,19 @@ internal sealed class TimedSession : IDisposable
 
     /// <summary>
     /// Runs <paramref name="sessions"/> one after the other, <paramref name="rounds"/> times (so that a load change on a
-    /// shared machine hits them alike), and returns each one's run times in µs.
+    /// shared machine hits them alike), and returns each one's run times in µs. With a <paramref name="budget"/>, it
+    /// stops early once <paramref name="minRounds"/> rounds are done and the budget is spent (a large model's runs are
+    /// long enough that fewer of them give a stable median).
     /// </summary>
-    public static List<double>[] Alternate(IReadOnlyList<TimedSession> sessions, int rounds, CancellationToken cancellationToken)
+    public static List<double>[] Alternate(IReadOnlyList<TimedSession> sessions, int rounds, CancellationToken cancellationToken, TimeSpan? budget = null, int minRounds = 0)
     {
         var times = sessions.Select(_ => new List<double>(rounds)).ToArray();
+        long start = Stopwatch.GetTimestamp();
         for (int round = 0; round < rounds; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (budget is { } limit && round >= minRounds && Stopwatch.GetElapsedTime(start) > limit)
+                break;
             for (int i = 0; i < sessions.Count; i++)
                 times[i].Add(sessions[i].Run());
         }
