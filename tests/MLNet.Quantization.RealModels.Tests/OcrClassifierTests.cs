@@ -96,6 +96,56 @@ public sealed class OcrClassifierTests
         Assert.IsLessThan(1e-4, worst, "equalization keeps the float function");
     }
 
+    [TestMethod]
+    public void SpeedAwareClassifierIsNotSlowerThanFp32AndKeepsTheAccuracy()
+    {
+        var (calibration, test, labels, a, plain, b, _) = Plain.Value;
+        var clock = Stopwatch.StartNew();
+        byte[] floatBytes = File.ReadAllBytes(RealModelFiles.OcrClassifier);
+        using var fp32 = new OrtModel(floatBytes);
+        var placed = new Diagnostics.SpeedAwarePlacement(() => new Quantizers.X86Quantizer().SetGlobal(Quantizers.X86Quantizer.GetDefaultConfig()))
+            .Run(Onnx.OnnxModel.Load(floatBytes), [.. DefaultQuantization.Batches(calibration, SampleShape, 32, fp32.InputName)], new Diagnostics.SpeedAwareOptions());
+        double seconds = clock.Elapsed.TotalSeconds;
+        var speed = placed.Report.SpeedAware!;
+        TestContext.WriteLine(speed.ToString());
+
+        // an independent check of the model returned: batch 1, alternating with fp32, 9 rounds of 15 runs each
+        using var int8 = new OrtModel(placed.Model.ToBytes());
+        var one = DefaultQuantization.Stack(test, 0, 1);
+        int[] shape = [1, .. SampleShape];
+        var ratios = new List<double>();
+        for (int round = 0; round < 10; round++)
+        {
+            double f = MedianMicros(() => fp32.Run(one, shape)), q = MedianMicros(() => int8.Run(one, shape));
+            if (round > 0) // the first round warms both up
+                ratios.Add(f / q);
+        }
+
+        ratios.Sort();
+        double ratio = ratios[ratios.Count / 2];
+        double c = Accuracy(int8, test, labels);
+        TestContext.WriteLine($"cls speed-aware: {speed.Outcome}, {speed.KeptFloatCount} of {speed.Decisions.Count} units float, measured in {seconds:F1} s; " +
+            $"int8/fp32 speed {ratio:F2}× (rounds {ratios[0]:F2}–{ratios[^1]:F2}×; fully quantized in the check {speed.Fp32Micros / speed.FullInt8Micros:F2}×); " +
+            $"accuracy fp32 {a:P2}, default int8 {b:P2}, speed-aware {c:P2}");
+        Assert.HasCount(plain.Report.QuantizedNodesByOpType.Where(k => k.Key is "Conv" or "MatMul" or "Gemm").Sum(k => k.Value), speed.Decisions, "every quantized Conv/MatMul/Gemm is a candidate");
+        Assert.IsGreaterThanOrEqualTo(0.9, ratio, "not slower than fp32 beyond noise");
+        Assert.IsGreaterThanOrEqualTo(a - 0.02, c, $"fp32 {a:P2} speed-aware {c:P2}");
+    }
+
+    private static double MedianMicros(Action run)
+    {
+        var times = new double[15];
+        for (int i = 0; i < times.Length; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            run();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+
+        Array.Sort(times);
+        return times[times.Length / 2];
+    }
+
     /// <summary>Calibration lines (half of them upside down) and test lines with their labels (0 upright, 1 rotated by 180°).</summary>
     internal static (List<float[]> Calibration, List<float[]> Test, List<int> Labels) Lines()
     {

@@ -84,6 +84,10 @@ internal static class QuantizeCommand
         {
             Description = "Before observing the weights, equalize the per-channel weight ranges of each Conv → [Relu, LeakyRelu, pooling] → Conv pair (the float model computes the same function).",
         };
+        var speedAware = SpeedAwareSettings.Flag();
+        var speedCache = SpeedAwareSettings.Cache();
+        var speedBatch = SpeedAwareSettings.Batch();
+        var speedThreads = SpeedAwareSettings.Threads();
         var layerTypes = new Option<string?>("--accuracy-layer-types") { Description = "Accuracy-aware mode: op types that may go back to float (default Conv,Gemm,MatMul)." };
 
         var timeout = TimeoutOption.Create();
@@ -94,7 +98,7 @@ internal static class QuantizeCommand
         {
             model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, elementwise, exclude, json,
             trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded, maxNodes, minOutputSqnr, calibrationMemory, biasCorrection,
-            crossLayerEqualization,
+            crossLayerEqualization, speedAware, speedCache, speedBatch, speedThreads,
         };
         command.SetAction(parse =>
         {
@@ -106,7 +110,8 @@ internal static class QuantizeCommand
                 InputShapes: InputShapeOption.Parse(parse.GetValue(inputShapes)), TimeoutSeconds: parse.GetValue(timeout),
                 MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"), MaxNodes: parse.GetValue(maxNodes),
                 MinOutputSqnr: parse.GetValue(minOutputSqnr), CalibrationMemoryMB: parse.GetValue(calibrationMemory), BiasCorrection: parse.GetValue(biasCorrection),
-                QuantizeElementwise: parse.GetValue(elementwise) == "int8", CrossLayerEqualization: parse.GetValue(crossLayerEqualization));
+                QuantizeElementwise: parse.GetValue(elementwise) == "int8", CrossLayerEqualization: parse.GetValue(crossLayerEqualization),
+                SpeedAware: parse.GetValue(speedAware), SpeedCache: parse.GetValue(speedCache), SpeedBatch: parse.GetValue(speedBatch), SpeedThreads: parse.GetValue(speedThreads));
             if (options.BiasCorrection && options.Mode != "static")
                 throw new CliException($"--bias-correction works with --mode static (it needs the calibration means), not {options.Mode}");
             if (options.Mode == "qat")
@@ -134,7 +139,8 @@ internal static class QuantizeCommand
         string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
         int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, double? TimeoutSeconds = null, long? MaxFoldedBytes = null,
         int MaxNodes = PrepareOptions.DefaultMaxNodeCount, int CalibrationMemoryMB = DefaultCalibrationMemoryMB, double? MinOutputSqnr = null, bool BiasCorrection = false,
-        bool QuantizeElementwise = false, bool CrossLayerEqualization = false);
+        bool QuantizeElementwise = false, bool CrossLayerEqualization = false,
+        bool SpeedAware = false, string? SpeedCache = null, int SpeedBatch = 1, int SpeedThreads = 0);
 
     /// <summary>The default of <c>--calibration-memory</c>, in MB (2^20 bytes).</summary>
     public const int DefaultCalibrationMemoryMB = (int)(PrepareOptions.DefaultCalibrationMemoryBudgetBytes >> 20);
@@ -180,6 +186,7 @@ internal static class QuantizeCommand
         if (target is not null && s.Mode == "qat")
             throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
         SqnrRepairSettings.Check(s.MinOutputSqnr, s.Mode, target is not null);
+        SpeedAwareSettings.Check(s, target is not null);
         if (!dynamic && s.CalibrationData is null)
             throw new CliException($"--mode {s.Mode} needs --calibration-data");
         OutputPath.Check(s.Output, "--output");
@@ -205,6 +212,8 @@ internal static class QuantizeCommand
                 ui.WriteLine(FormattableString.Invariant($"output SQNR: {checkedDb:F2} dB on {report.CheckedSamples} calibration samples"));
             if (report.Repair is not null)
                 ui.WriteLine(report.Repair.ToString());
+            if (report.SpeedAware is not null)
+                ui.WriteLine(report.SpeedAware.ToString());
             foreach (var warning in report.Warnings)
                 ui.WriteLine($"warning: {warning}");
         }
@@ -228,6 +237,9 @@ internal static class QuantizeCommand
 
         if (s.MinOutputSqnr is { } minSqnr)
             return (RunSqnrRepair(s, minSqnr, loaded, ui, token), null);
+
+        if (s.SpeedAware)
+            return (RunSpeedAware(s, dynamic, loaded, ui, token), null);
 
         if (s.Mode == "qat")
             return ((qatMode ?? throw new CliException(QatNeedsQatTool)).Run(loaded.Model, loaded.Quantizer(dynamic), s, stdout), null);
@@ -288,6 +300,18 @@ internal static class QuantizeCommand
         var calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
         return new OutputSqnrRepair(() => loaded.Quantizer(dynamic: false), loaded.Options)
             .Run(loaded.Model, calibration, new OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, token);
+    }
+
+    /// <summary><c>--speed-aware</c>: profile the units on this CPU and keep float those that do not pay.</summary>
+    private static QuantizedModel RunSpeedAware(Settings s, bool dynamic, LoadedModel loaded, CliConsole ui, CancellationToken token)
+    {
+        var floatGraph = QuantizationFlow.PrepareFloatGraph(loaded.Model, loaded.Options, out var outcome, cancellationToken: token);
+        var calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
+        var options = new SpeedAwareOptions
+        {
+            CachePath = SpeedAwareSettings.CachePath(s), BatchSize = s.SpeedBatch, IntraOpThreads = s.SpeedThreads,
+        };
+        return new SpeedAwarePlacement(() => loaded.Quantizer(dynamic), loaded.Options).Run(loaded.Model, calibration, options, token);
     }
 
     /// <summary>
@@ -381,7 +405,7 @@ internal static class QuantizeCommand
             report.OutputSqnrDb is { } db && double.IsFinite(db) ? Math.Round(db, 4) : null, report.CheckedSamples,
             report.WorstActivations.Select(a => new ActivationSummary(a.Tensor, a.Producer, double.IsFinite(a.SqnrDb) ? Math.Round(a.SqnrDb, 4) : null)).ToList(), accuracy,
             SqnrRepairSettings.Summary(report.Repair), report.OrtInt8?.Int8Kernels.ToDictionary(k => k.Key, k => k.Value), report.OrtInt8?.UnfusedCompute.ToList(),
-            report.BiasCorrectedLayers, report.EqualizedPairs);
+            report.BiasCorrectedLayers, report.EqualizedPairs, SpeedAwareSettings.Summary(report.SpeedAware), SpeedAwareSettings.Decisions(report.SpeedAware));
         CommonOptions.WriteJson(s.Json!, summary, SummaryJson.Default.QuantizeSummary);
     }
 }
@@ -409,7 +433,9 @@ internal sealed record QuantizeSummary(
     [property: JsonPropertyName("ort_int8_kernels")] Dictionary<string, int>? OrtInt8Kernels = null,
     [property: JsonPropertyName("ort_unfused_quantized")] List<string>? OrtUnfusedQuantized = null,
     [property: JsonPropertyName("bias_corrected_layers")] int? BiasCorrectedLayers = null,
-    [property: JsonPropertyName("equalized_pairs")] int? EqualizedPairs = null);
+    [property: JsonPropertyName("equalized_pairs")] int? EqualizedPairs = null,
+    [property: JsonPropertyName("speed_aware")] SpeedAwareSummary? SpeedAware = null,
+    [property: JsonPropertyName("speed_decisions")] List<SpeedDecisionSummary>? SpeedDecisions = null);
 
 /// <summary>A quantization point in the JSON summary: the tensor, its producer and its SQNR in dB (null when not finite).</summary>
 internal sealed record ActivationSummary(

@@ -50,8 +50,7 @@ internal sealed class FloatFallbackSearch(
     /// <param name="log">Receives one line per trial; null for none.</param>
     public FallbackOutcome Run(IReadOnlySet<string> layerOpTypes, Func<double, bool> targetMet, Func<double, string> describe, IProgress<string>? log)
     {
-        var (first, prepared) = Quantize([]);
-        var layers = prepared.QuantizedNodes.Where(n => layerOpTypes.Contains(n.OpType)).Select(n => (n.Name, n.OpType)).ToList();
+        var (first, layers) = Start(layerOpTypes);
         var layerNames = layers.Select(l => l.Name).ToList();
         Log(log, $"fully quantized {describe(first.Score)}; {layers.Count} layers");
         if (targetMet(first.Score))
@@ -89,6 +88,16 @@ internal sealed class FloatFallbackSearch(
 
         return new FallbackOutcome(first, layerNames, ranked, steps, false, best);
     }
+
+    /// <summary>The fully quantized trial and its candidate layers (quantized nodes of <paramref name="layerOpTypes"/>), in graph order.</summary>
+    public (FallbackTrial First, IReadOnlyList<(string Name, string OpType)> Layers) Start(IReadOnlySet<string> layerOpTypes)
+    {
+        var (first, prepared) = Quantize([]);
+        return (first, prepared.QuantizedNodes.Where(n => layerOpTypes.Contains(n.OpType)).Select(n => (n.Name, n.OpType)).ToList());
+    }
+
+    /// <summary>The trial with <paramref name="inFloat"/> in float (memoized).</summary>
+    public FallbackTrial Trial(IReadOnlyList<string> inFloat) => Measure(inFloat);
 
     private (FallbackTrial Result, PreparedModel Prepared) Quantize(IReadOnlyList<string> inFloat)
     {

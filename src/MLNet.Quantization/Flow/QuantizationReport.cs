@@ -52,6 +52,12 @@ public sealed class QuantizationReport
     public Diagnostics.OutputSqnrRepairResult? Repair { get; private set; }
 
     /// <summary>
+    /// What speed-aware placement (<see cref="Diagnostics.SpeedAwarePlacement"/>, <c>--speed-aware</c>) measured for each
+    /// unit and kept float; null when it was not asked for.
+    /// </summary>
+    public Diagnostics.SpeedAwareResult? SpeedAware { get; private set; }
+
+    /// <summary>
     /// The lowest SQNR over the model's float outputs, int8 (as ONNX Runtime runs it) against float, in dB, measured on
     /// <see cref="CheckedSamples"/> of the calibration samples after convert; null when nothing was checked (dynamic
     /// mode, or <see cref="PrepareOptions.QualityCheckSamples"/> = 0). Above 30 dB the outputs agree closely; below
@@ -142,6 +148,14 @@ public sealed class QuantizationReport
         return copy;
     }
 
+    /// <summary>A copy carrying the speed-aware decisions.</summary>
+    internal QuantizationReport WithSpeedAware(Diagnostics.SpeedAwareResult speedAware)
+    {
+        var copy = (QuantizationReport)MemberwiseClone();
+        copy.SpeedAware = speedAware;
+        return copy;
+    }
+
     /// <inheritdoc />
     public override string ToString()
     {
@@ -170,6 +184,8 @@ public sealed class QuantizationReport
             sb.AppendLine(CultureInfo.InvariantCulture, $"cross-layer equalization: {equalized} conv pairs");
         if (Repair is not null)
             sb.AppendLine(Repair.ToString());
+        if (SpeedAware is not null)
+            sb.AppendLine(SpeedAware.ToString());
         foreach (var warning in Warnings)
             sb.AppendLine(CultureInfo.InvariantCulture, $"warning: {warning}");
         return sb.ToString().TrimEnd();

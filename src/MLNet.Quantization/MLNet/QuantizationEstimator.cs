@@ -69,6 +69,10 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             throw new ArgumentException($"BiasCorrection needs static mode (it corrects with the calibration means), not {options.Mode}.", nameof(options));
         if (options.MinOutputSqnr is { } minSqnr && (options.Quantizer is not null || options.Mode != QuantizationMode.Static || !double.IsFinite(minSqnr)))
             throw new ArgumentException($"MinOutputSqnr ({minSqnr}) needs a finite number of dB, static mode and the default quantizer (the repair builds a fresh one for every trial).", nameof(options));
+        if (options.SpeedAware && (options.Quantizer is not null || options.Mode != QuantizationMode.Static || options.MinOutputSqnr is not null))
+            throw new ArgumentException("SpeedAware needs static mode and the default quantizer (each trial builds a fresh one), and cannot be combined with MinOutputSqnr.", nameof(options));
+        if (options.SpeedAwareCachePath is not null && !options.SpeedAware)
+            throw new ArgumentException("SpeedAwareCachePath only applies with SpeedAware.", nameof(options));
         _catalog = catalog;
         _options = options;
         _model = options.ModelFile is not null ? OnnxModel.Load(options.ModelFile) : OnnxModel.Load(options.ModelBytes!);
@@ -145,6 +149,11 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
                 // every trial of the repair reads the same rows again through a new cursor, one batch at a time
                 repaired = new Diagnostics.OutputSqnrRepair(() => (X86Quantizer)BuildQuantizer(), prepareOptions)
                     .RunStreamed(_model, batches, new Diagnostics.OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, _options.CancellationToken);
+            }
+            else if (_options.SpeedAware)
+            {
+                repaired = new Diagnostics.SpeedAwarePlacement(() => (X86Quantizer)BuildQuantizer(), prepareOptions)
+                    .RunStreamed(_model, batches, new Diagnostics.SpeedAwareOptions { CachePath = _options.SpeedAwareCachePath }, _options.CancellationToken);
             }
             else
                 prepared.Calibrate(batches, _options.Progress, total, _options.CancellationToken);

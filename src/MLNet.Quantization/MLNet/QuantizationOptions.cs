@@ -135,6 +135,18 @@ public sealed class QuantizationOptions
     public double? MinOutputSqnr { get; set; }
 
     /// <summary>
+    /// Speed-aware placement (static mode, default quantizer; default false): profile each Conv/ConvTranspose/Gemm/MatMul
+    /// in int8 and fp32 with ONNX Runtime on this CPU, on the first calibration rows, and keep float those whose int8
+    /// form is not faster, then check the whole model against fp32 (see <see cref="Diagnostics.SpeedAwarePlacement"/>).
+    /// The decisions are in <see cref="QuantizationReport.SpeedAware"/>. Cannot be combined with <see cref="MinOutputSqnr"/>.
+    /// </summary>
+    /// <example><c>new QuantizationOptions { ModelFile = "cls.onnx", SpeedAware = true, SpeedAwareCachePath = "cls.speed.json" }</c></example>
+    public bool SpeedAware { get; set; }
+
+    /// <summary>Where <see cref="SpeedAware"/> keeps its measurements (see <see cref="Diagnostics.SpeedAwareOptions.CachePath"/>); null (the default): measure on every <c>Fit</c>.</summary>
+    public string? SpeedAwareCachePath { get; set; }
+
+    /// <summary>
     /// Empirical bias correction (static mode; default false), as <see cref="PrepareOptions.BiasCorrection"/>: each
     /// int8-weight Conv, ConvTranspose, Gemm and MatMul gets its bias corrected by the weight error times the layer's
     /// mean input over the calibration rows; <see cref="QuantizationReport.BiasCorrectedLayers"/> counts them.

@@ -24,6 +24,7 @@ public sealed class EntryPointDocsTests
         .. typeof(NumericSuite).GetMethods(BindingFlags.Public | BindingFlags.Static).Where(m => m.Name == nameof(NumericSuite.Compare)),
         typeof(AccuracyAwareQuantizer).GetMethod(nameof(AccuracyAwareQuantizer.Run))!,
         typeof(OutputSqnrRepair).GetMethod(nameof(OutputSqnrRepair.Run))!,
+        typeof(SpeedAwarePlacement).GetMethod(nameof(SpeedAwarePlacement.Run))!,
         typeof(QuantizationEstimator).GetMethod(nameof(QuantizationEstimator.Fit))!,
         typeof(PreparedModel).GetMethod(nameof(PreparedModel.SaveStatistics), [typeof(string)])!,
         typeof(PreparedModel).GetMethod(nameof(PreparedModel.LoadStatistics), [typeof(string), typeof(Calibration.StatisticsLoadMode)])!,
