@@ -25,5 +25,6 @@ internal sealed class OrtBackendRules : BackendRules
     {
         OrtFusionRules.MovePoolsBeforeFloatActivations(graph);
         OrtScaleFolding.FoldScalarScalesIntoDequantize(graph);
+        OrtLinearBiasFusion.FuseBiasIntoGemm(graph);
     }
 }
