@@ -10,6 +10,8 @@ if (args.Length > 0 && args[0] == "dynamic-weights")
     return DynamicWeightsReport.Run(args[1..]);
 if (args.Length > 0 && args[0] == "op-profile")
     return OpProfileReport.Run(args[1..]);
+if (args.Length > 0 && args[0] == "attention")
+    return AttentionReport.Run(args[1..]);
 if (args.Length > 0 && args[0] == "dynamic-profile")
     return DynamicScoringProfile.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(PerformanceReport).Assembly).Run(args);

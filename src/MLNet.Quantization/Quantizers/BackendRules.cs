@@ -15,7 +15,10 @@ namespace MLNet.Quantization.Quantizers;
 /// quantizes gets an output spec equal to its input activation spec, unless
 /// <see cref="PrepareOptions.CompleteForOrtFusion"/> is off; a dynamically quantized Gemm becomes
 /// <c>com.microsoft:DynamicQuantizeMatMul</c>; and a float Relu or Clip feeding a MaxPool whose output is quantized
-/// moves after the pool, so the pool runs in fp32 and the activation folds into the QuantizeLinear.</para>
+/// moves after the pool, so the pool runs in fp32 and the activation folds into the QuantizeLinear; a Div or Mul by a
+/// positive scalar constant reading a DequantizeLinear is folded into its scale (attention's 1/√d, so that ORT fuses
+/// QLinearSoftmax); and a quantized MatMul on an N-D input followed by a constant bias Add becomes
+/// <c>Reshape → Gemm</c> with an int32 bias <c>→ Reshape</c>, which ORT runs as one QGemm.</para>
 /// </remarks>
 /// <example>
 /// A custom quantizer whose QDQ models should fuse in ONNX Runtime opts in:

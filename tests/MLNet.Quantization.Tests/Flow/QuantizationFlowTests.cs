@@ -11,6 +11,7 @@ public sealed class QuantizationFlowTests
     [DataRow("fmnist_cnn", false, 0.003)]
     [DataRow("fmnist_mobile", false, 0.008)]
     [DataRow("fmnist_rowtf", true, 0.005)]
+    [DataRow("fmnist_rowtf", false, 0.005)]
     public void AccuracyOnTheFullTestSetStaysWithinBounds(string model, bool dynamic, double maxDrop)
     {
         var quantized = FlowFixture.Quantized(model, dynamic);

@@ -21,5 +21,10 @@ internal sealed class OrtBackendRules : BackendRules
     internal override IReadOnlySet<OnnxNode> WriteRuntimeNodes(OnnxGraph graph, IReadOnlyList<(QuantizationEdge Edge, QuantGroup Group)> edges) =>
         OrtDynamicGemm.Write(graph, edges);
 
-    internal override void RewriteQdqGraph(OnnxGraph graph) => OrtFusionRules.MovePoolsBeforeFloatActivations(graph);
+    internal override void RewriteQdqGraph(OnnxGraph graph)
+    {
+        OrtFusionRules.MovePoolsBeforeFloatActivations(graph);
+        OrtScaleFolding.FoldScalarScalesIntoDequantize(graph);
+        OrtLinearBiasFusion.FuseBiasIntoGemm(graph);
+    }
 }

@@ -1,4 +1,5 @@
 using MLNet.Quantization.Graph;
+using MLNet.Quantization.Numerics;
 
 namespace MLNet.Quantization.Quantizers;
 
@@ -8,6 +9,8 @@ namespace MLNet.Quantization.Quantizers;
 /// </summary>
 internal sealed partial class X86Annotator
 {
+    private static readonly FixedQParamsQuantizationSpec SoftmaxOutput = new(QuantDataType.UInt8, 1f / 256, 0);
+
     private void AnnotateLinearOrMatMul(OnnxNode node)
     {
         if (node.Inputs.Count < 2 || node.Inputs[0].Length == 0 || node.Inputs[1].Length == 0)
@@ -106,10 +109,10 @@ internal sealed partial class X86Annotator
             return;
         }
 
-        var choice = _quantizer.Resolve(matmul, allowGlobal: false);
+        var choice = _quantizer.Resolve(matmul, allowGlobal: _quantizer.QuantizeActivationMatMuls);
         if (!choice.Found)
         {
-            _reasons[matmul] = "MatMul of two activations is outside X86InductorQuantizer's default recipe; enable it with SetOperatorType(\"MatMul\", config) or SetNodeName";
+            _reasons[matmul] = "MatMul of two activations is outside X86InductorQuantizer's default recipe; enable it with QuantizeActivationMatMuls, SetOperatorType(\"MatMul\", config) or SetNodeName";
             return;
         }
 
@@ -125,8 +128,42 @@ internal sealed partial class X86Annotator
             return;
         }
 
-        Annotate(matmul, new Dictionary<int, QuantizationSpecBase> { [0] = act, [1] = act });
+        var map = new Dictionary<int, QuantizationSpecBase> { [0] = act, [1] = act };
+        for (int i = 0; i < 2; i++)
+        {
+            if (QuantizableSoftmax(matmul.Inputs[i]) is { } softmax)
+                map[i] = AnnotateSoftmaxOutput(softmax);
+        }
+
+        Annotate(matmul, map);
         _patternOutputs.Add(matmul);
+    }
+
+    /// <summary>
+    /// The Softmax producing <paramref name="tensor"/> when it can run as ONNX Runtime's QLinearSoftmax: this MatMul is
+    /// its only reader and its input is an int8 pattern's output, directly or through a Div or Mul by a constant (the
+    /// attention scale, folded into the DequantizeLinear at convert); otherwise null.
+    /// </summary>
+    private OnnxNode? QuantizableSoftmax(string tensor)
+    {
+        if (_graph.GetProducer(tensor) is not { OpType: "Softmax" } softmax || !CanFuse(softmax) || SoleConsumer(softmax) is null)
+            return null;
+        string input = softmax.Inputs[0];
+        if (_graph.GetProducer(input) is { OpType: "Div" or "Mul" } scaling && scaling.IsDefaultDomain && SoleConsumer(scaling) == softmax
+            && scaling.Inputs.Count == 2 && scaling.Inputs.Count(IsConstant) == 1)
+            input = scaling.Inputs.First(i => !IsConstant(i));
+        return IsFromQuantizedPattern(input) ? softmax : null;
+    }
+
+    /// <summary>
+    /// Softmax's output has the fixed range [0, 1]: uint8 with scale 1/256 and zero point 0, as PT2E's fixed-qparams ops
+    /// and ONNX Runtime's quantizer. Its consumer's input shares the same spec.
+    /// </summary>
+    private QuantizationSpecBase AnnotateSoftmaxOutput(OnnxNode softmax)
+    {
+        var annotation = ClaimQuantized(softmax);
+        annotation.OutputQSpec = SoftmaxOutput;
+        return SoftmaxOutput;
     }
 
     /// <summary>ONNX Runtime fuses a QDQ Gemm bias only as a 1-D int32 [N] added with beta 1.</summary>

@@ -154,6 +154,15 @@ public sealed class X86Quantizer : Quantizer
             Backends.OnnxRuntime.OrtElementwiseRules.DivisionsByConstantsToMultiplications(graph);
     }
 
+    /// <summary>
+    /// Quantizes MatMul of two activations (attention's Q·Kᵀ and A·V) with the global config, and the Softmax between
+    /// them (output uint8, scale 1/256, zero point 0), so that ONNX Runtime runs them as QLinearMatMul and
+    /// <c>com.microsoft:QLinearSoftmax</c>. Static mode only. Default <c>false</c>.
+    /// </summary>
+    /// <remarks>X86InductorQuantizer keeps <c>aten.matmul</c> out of its default recipe; <see cref="SetOperatorType"/>
+    /// ("MatMul") or <see cref="SetNodeName"/> enable it per operator type or node whatever this is.</remarks>
+    public bool QuantizeActivationMatMuls { get; set; }
+
     /// <summary>The config of every node without a node-name or operator-type config; <c>null</c> keeps them in float.</summary>
     /// <exception cref="ArgumentException">The config mixes static and dynamic, or QAT and post-training, with configs already set.</exception>
     public X86Quantizer SetGlobal(QuantizationConfig? config)

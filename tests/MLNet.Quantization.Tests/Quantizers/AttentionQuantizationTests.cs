@@ -1,0 +1,187 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNet.Quantization.Backends.OnnxRuntime;
+using MLNet.Quantization.Calibration;
+using MLNet.Quantization.Graph;
+using MLNet.Quantization.Onnx;
+using MLNet.Quantization.Quantizers;
+using MLNet.Quantization.Runtime;
+
+namespace MLNet.Quantization.Tests.Quantizers;
+
+/// <summary>
+/// Attention in int8 (<see cref="X86Quantizer.QuantizeActivationMatMuls"/>: Q·Kᵀ, Softmax, A·V), the attention scale
+/// folded into the DequantizeLinear (<see cref="OrtScaleFolding"/>) and the N-D linears' bias fused into QGemm
+/// (<see cref="OrtLinearBiasFusion"/>), each checked in ONNX Runtime.
+/// </summary>
+[TestClass]
+public sealed class AttentionQuantizationTests
+{
+    private const int Batch = 2, Tokens = 6, Width = 8;
+
+    /// <summary>
+    /// One attention head as PyTorch exports it: q, k, v linears (MatMul + bias Add) on x [2, 6, 8], Q·Kᵀ, a Div by
+    /// √8, Softmax, A·V, then an output linear.
+    /// </summary>
+    private static OnnxModel AttentionModel()
+    {
+        var graph = new TestGraphBuilder(opset: 14)
+            .Input("x", Batch, Tokens, Width).Output("y", Batch, Tokens, Width)
+            .Initializer("wq", Width, Width).Initializer("bq", Width)
+            .Initializer("wk", Width, Width).Initializer("bk", Width)
+            .Initializer("wv", Width, Width).Initializer("bv", Width)
+            .Initializer("wo", Width, Width).Initializer("bo", Width)
+            .Initializer("scale")
+            .Node("MatMul", "q_mm", ["x", "wq"], ["qm"]).Node("Add", "q_add", ["qm", "bq"], ["q"])
+            .Node("MatMul", "k_mm", ["x", "wk"], ["km"]).Node("Add", "k_add", ["km", "bk"], ["k"])
+            .Node("MatMul", "v_mm", ["x", "wv"], ["vm"]).Node("Add", "v_add", ["vm", "bv"], ["v"])
+            .Node("Transpose", "kt", ["k"], ["kT"], ("perm", new long[] { 0, 2, 1 }))
+            .Node("MatMul", "qk", ["q", "kT"], ["s"])
+            .Node("Div", "scale_div", ["s", "scale"], ["d"])
+            .Node("Softmax", "softmax", ["d"], ["p"], ("axis", -1L))
+            .Node("MatMul", "av", ["p", "v"], ["a"])
+            .Node("MatMul", "o_mm", ["a", "wo"], ["om"]).Node("Add", "o_add", ["om", "bo"], ["y"])
+            .Build();
+        var random = new Random(7);
+        foreach (var name in graph.Initializers.Keys.ToList())
+        {
+            var old = graph.Initializers[name];
+            float[] values = name == "scale"
+                ? [MathF.Sqrt(Width)]
+                : Enumerable.Range(0, (int)old.ElementCount).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+            graph.ReplaceInitializer(TensorData.FromFloats(name, old.Dims.ToArray(), values));
+        }
+
+        return graph.ToModel();
+    }
+
+    private static float[] Samples(int seed, int count)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count * Tokens * Width).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+    }
+
+    private static QuantizedModel Quantize(X86Quantizer quantizer)
+    {
+        var prepared = QuantizationFlow.Prepare(AttentionModel(), quantizer);
+        prepared.Calibrate(Enumerable.Range(0, 4).Select(i => (IReadOnlyList<NamedTensor>)[NamedTensor.FromFloats("x", Samples(i, Batch), Batch, Tokens, Width)]));
+        return prepared.Convert();
+    }
+
+    private static float[] Run(byte[] model, float[] x, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_ALL)
+    {
+        using var options = OrtSessionOptions.Create(level, 1);
+        using var session = new InferenceSession(model, options);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x, [Batch, Tokens, Width]))]);
+        return results.Single().AsTensor<float>().ToArray();
+    }
+
+    [TestMethod]
+    public void AttentionRunsAsQLinearMatMulAndQLinearSoftmaxWhenEnabled()
+    {
+        var quantized = Quantize(new X86Quantizer { QuantizeActivationMatMuls = true }.SetGlobal(X86Quantizer.GetDefaultConfig()));
+        var graph = OnnxGraph.FromModel(quantized.Model);
+
+        // Softmax's output: uint8, scale 1/256, zero point 0, one QuantizeLinear shared with A·V's input
+        var softmaxQ = graph.GetConsumers("p").Select(c => c.Node).Single();
+        Assert.AreEqual("QuantizeLinear", softmaxQ.OpType);
+        Assert.IsTrue(graph.TryGetConstant(softmaxQ.Inputs[1], out var scale));
+        Assert.AreEqual(1f / 256, scale.ToFloatArray().Single());
+        Assert.IsTrue(graph.TryGetConstant(softmaxQ.Inputs[2], out var zeroPoint));
+        Assert.AreEqual(MLNet.Quantization.Graph.TensorElementType.UInt8, zeroPoint.ElementType);
+        Assert.AreEqual(0, zeroPoint.ToArray<byte>().Single());
+        Assert.IsFalse(graph.Nodes.Any(n => n.OpType == "Div"), "the 1/√d scale is folded into the DequantizeLinear of Q·Kᵀ");
+
+        var ops = FusedGraphInspector.OptimizedOpTypes(quantized.Model.ToBytes(), GraphOptimizationLevel.ORT_ENABLE_ALL);
+        string census = string.Join(", ", ops.Select(k => $"{k.Key}:{k.Value}"));
+        Assert.AreEqual(1, ops.GetValueOrDefault("com.microsoft:QLinearSoftmax"), census);
+        Assert.AreEqual(2, ops.GetValueOrDefault("QLinearMatMul"), $"Q·Kᵀ and A·V: {census}");
+        Assert.AreEqual(4, ops.GetValueOrDefault("com.microsoft:QGemm"), $"q, k, v and o with their bias: {census}");
+        foreach (string floatOp in new[] { "Softmax", "MatMul", "Div", "Add", "FusedMatMul", "com.microsoft:FusedMatMul" })
+            Assert.AreEqual(0, ops.GetValueOrDefault(floatOp), $"{floatOp} left in float: {census}");
+
+        // and it still computes attention: int8 against float on unseen inputs
+        float[] x = Samples(99, Batch);
+        double sqnr = MLNet.Quantization.Diagnostics.Sqnr.Compute(Run(AttentionModel().ToBytes(), x), Run(quantized.Model.ToBytes(), x));
+        Assert.IsGreaterThan(20.0, sqnr, $"SQNR {sqnr:F1} dB");
+    }
+
+    [TestMethod]
+    public void AttentionStaysFloatByDefaultAndTheLinearsFuseTheirBias()
+    {
+        var quantized = Quantize(new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()));
+        var ops = FusedGraphInspector.OptimizedOpTypes(quantized.Model.ToBytes(), GraphOptimizationLevel.ORT_ENABLE_ALL);
+        string census = string.Join(", ", ops.Select(k => $"{k.Key}:{k.Value}"));
+        Assert.AreEqual(4, ops.GetValueOrDefault("com.microsoft:QGemm"), census);
+        Assert.AreEqual(0, ops.GetValueOrDefault("QLinearMatMul"), census);
+        Assert.AreEqual(0, ops.GetValueOrDefault("com.microsoft:QLinearSoftmax"), census);
+        Assert.AreEqual(1, ops.GetValueOrDefault("Softmax"), census);
+        Assert.AreEqual(0, ops.GetValueOrDefault("Add"), $"every bias is inside its QGemm: {census}");
+        CollectionAssert.Contains(quantized.Report.NodesLeftInFloat.Select(n => n.Name).ToArray(), "qk");
+    }
+
+    [TestMethod]
+    public void QGemmComputesWhatTheRewrittenQdqGraphSays()
+    {
+        // Exactness of the bias fusion: ORT's fused QGemm (int32 accumulation and bias) against the same QDQ graph
+        // evaluated op by op in float (no optimizations: DequantizeLinear, Gemm, Reshape as written).
+        var quantized = Quantize(new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig()));
+        byte[] bytes = quantized.Model.ToBytes();
+        Assert.AreEqual(4, OnnxGraph.FromModel(quantized.Model).Nodes.Count(n => n.OpType == "Gemm"));
+        float[] x = Samples(5, Batch);
+        float[] fused = Run(bytes, x);
+        float[] reference = Run(bytes, x, GraphOptimizationLevel.ORT_DISABLE_ALL);
+        float worst = fused.Zip(reference, (a, b) => MathF.Abs(a - b) / MathF.Max(1f, MathF.Abs(b))).Max();
+        Assert.IsLessThan(1e-5f, worst, $"largest relative difference {worst}");
+    }
+
+    [TestMethod]
+    public void FoldingAScaleIntoDequantizeLinearChangesNoValueBeyondRounding()
+    {
+        // x → Q(s, z) → DQ → Div(c) → y  against  x → Q(s, z) → DQ(s / c) → y, and the same for Mul.
+        foreach (var (op, constant) in new[] { ("Div", 2.828427f), ("Mul", 0.35355338f) })
+        {
+            var graph = new TestGraphBuilder().Input("x", 4, 16).Output("y", 4, 16).Build();
+            string s = graph.AddInitializer(TensorData.FromFloats("s", [], [0.0173f]));
+            string z = graph.AddInitializer(TensorData.FromUInt8("z", [], [117]));
+            string c = graph.AddInitializer(TensorData.FromFloats("c", [], [constant]));
+            graph.AddNode("QuantizeLinear", ["x", s, z], ["xq"], "q");
+            graph.AddNode("DequantizeLinear", ["xq", s, z], ["xd"], "dq");
+            graph.AddNode(op, ["xd", c], ["y"], "scaling");
+            byte[] before = graph.ToModel().ToBytes();
+
+            Assert.AreEqual(1, OrtScaleFolding.FoldScalarScalesIntoDequantize(graph));
+            Assert.IsFalse(graph.Nodes.Any(n => n.OpType == op));
+            byte[] after = graph.ToModel().ToBytes();
+
+            var random = new Random(3);
+            float[] x = Enumerable.Range(0, 64).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+            float[] expected = RunPlain(before, x), actual = RunPlain(after, x);
+            for (int i = 0; i < x.Length; i++)
+                Assert.AreEqual(expected[i], actual[i], MathF.Abs(expected[i]) * 2.5e-7f, $"{op}, element {i}");
+        }
+    }
+
+    [TestMethod]
+    public void ScaleFoldingLeavesNonScalarAndSharedScalingsAlone()
+    {
+        var graph = new TestGraphBuilder().Input("x", 4, 16).Output("y", 4, 16).Output("w", 4, 16).Build();
+        string s = graph.AddInitializer(TensorData.FromFloats("s", [], [0.02f]));
+        string z = graph.AddInitializer(TensorData.FromUInt8("z", [], [128]));
+        string perColumn = graph.AddInitializer(TensorData.FromFloats("c", [16], Enumerable.Repeat(2f, 16).ToArray()));
+        string negative = graph.AddInitializer(TensorData.FromFloats("n", [], [-2f]));
+        graph.AddNode("QuantizeLinear", ["x", s, z], ["xq"], "q");
+        graph.AddNode("DequantizeLinear", ["xq", s, z], ["xd"], "dq");
+        graph.AddNode("Div", ["xd", perColumn], ["y"], "per_column");     // a [16] divisor is not one scale
+        graph.AddNode("DequantizeLinear", ["xq", s, z], ["xd2"], "dq2");
+        graph.AddNode("Mul", ["xd2", negative], ["w"], "negative");         // a negative factor would flip the range
+        Assert.AreEqual(0, OrtScaleFolding.FoldScalarScalesIntoDequantize(graph));
+    }
+
+    private static float[] RunPlain(byte[] model, float[] x)
+    {
+        using var session = new InferenceSession(model);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x, [4, 16]))]);
+        return results.Single().AsTensor<float>().ToArray();
+    }
+}
