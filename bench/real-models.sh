@@ -46,19 +46,25 @@ done
 #    memory and time of the whole quantize process by /usr/bin/time), then int8 against fp32 at batch 1 and 8, with
 #    one intra-op thread and with ORT's default threads, ROUNDS rounds (default 3) of ITERATIONS runs each.
 rounds=${ROUNDS:-3}
+#    Each entry: label|name|data kind (bench/real_models_data.py)|float model|samples|sample shape|--input-shape|extra
+#    quantize options (the opt-in levers measured beside the defaults).
 sized=(
-  "ResNet18 (224×224)|resnet18|$bin/DnnImageModels/ResNet18Onnx/ResNet18.onnx|512|3x224x224|"
-  "PP-OCRv4 det (640×640)|ppocr_det|$bin/OcrModels/ch_PP-OCRv4_det_infer.onnx|32|3x640x640|x=1x3x640x640"
-  "ppocr cls (48×192)|ppocr_cls|$bin/OcrModels/ch_ppocr_mobile_v2.0_cls_infer.onnx|128|3x48x192|x=1x3x48x192"
+  "ResNet18 (224×224)|resnet18|resnet18|$bin/DnnImageModels/ResNet18Onnx/ResNet18.onnx|512|3x224x224||"
+  "PP-OCRv4 det (640×640)|ppocr_det|ppocr_det|$bin/OcrModels/ch_PP-OCRv4_det_infer.onnx|32|3x640x640|x=1x3x640x640|"
+  "PP-OCRv4 det (640×640), \`--elementwise int8\`|ppocr_det_elementwise|ppocr_det|$bin/OcrModels/ch_PP-OCRv4_det_infer.onnx|32|3x640x640|x=1x3x640x640|--elementwise int8"
+  "ppocr cls (48×192)|ppocr_cls|ppocr_cls|$bin/OcrModels/ch_ppocr_mobile_v2.0_cls_infer.onnx|128|3x48x192|x=1x3x48x192|"
+  "ppocr cls (48×192), \`--speed-aware\`|ppocr_cls_speed|ppocr_cls|$bin/OcrModels/ch_ppocr_mobile_v2.0_cls_infer.onnx|128|3x48x192|x=1x3x48x192|--speed-aware"
 )
 echo
 printf '| model | calibration samples | quantize: peak memory, time | output SQNR | batch 1, 1 thread | batch 8, 1 thread | batch 1, default threads | batch 8, default threads |\n|---|---:|---:|---:|---:|---:|---:|---:|\n'
 for entry in "${sized[@]}"; do
-  IFS='|' read -r label name float samples shape inshape <<<"$entry"
-  /usr/bin/python3 bench/real_models_data.py "$name" "$shape" "$samples" "$out/$name.sized.npy"
+  IFS='|' read -r label name kind float samples shape inshape extra <<<"$entry"
+  [ -f "$out/$kind.sized.npy" ] || /usr/bin/python3 bench/real_models_data.py "$kind" "$shape" "$samples" "$out/$kind.sized.npy"
   shapearg=(); [ -n "$inshape" ] && shapearg=(--input-shape "$inshape")
+  read -r -a extraarg <<<"$extra"
+  rm -f "$out/$name.sized.int8.onnx.speed.json"   # a speed-aware run measures afresh
   /usr/bin/time -f '%M %e' -o "$out/$name.sized.time" "$cli" quantize --model "$float" --output "$out/$name.sized.int8.onnx" \
-    --calibration-data "$out/$name.sized.npy" --calibration-samples "$samples" "${shapearg[@]}" --json "$out/$name.sized.json" >"$out/$name.sized.log" 2>&1 \
+    --calibration-data "$out/$kind.sized.npy" --calibration-samples "$samples" "${shapearg[@]}" "${extraarg[@]}" --json "$out/$name.sized.json" >"$out/$name.sized.log" 2>&1 \
     || { cat "$out/$name.sized.log"; exit 1; }
   for threads in 1 0; do
     for round in $(seq 1 "$rounds"); do
