@@ -12,7 +12,7 @@ namespace MLNet.Quantization.Passes;
 /// <remarks>
 /// X / s goes into X's producer when that is exact: the affine tail of a decomposed LayerNorm (a Mul by a constant
 /// per-channel γ, then an Add of a constant per-channel β) or ONNX <c>LayerNormalization</c>'s scale and bias, when
-/// nothing but the smoothed nodes reads X. Otherwise a <c>Mul</c> by the constant 1/s is inserted before them. The
+/// nothing but the smoothed nodes (and Shape nodes) reads X. Otherwise a <c>Mul</c> by the constant 1/s is inserted before them. The
 /// tensors whose values change get new names (suffix <c>_smoothed</c>), so the numeric suite, which rebuilds the
 /// float graph without smoothing, never compares them with the unsmoothed values (it lists them as unmatched).
 /// </remarks>
@@ -127,11 +127,13 @@ internal static class SmoothQuantPass
             && weight.Dims.All(d => d > 0) && graph.GetConsumers(node.Inputs[1]).Count == 1;
     }
 
-    /// <summary>Divides the γ and β that make X by s, when nothing but the smoothed nodes reads X; false when X's producer is not such an affine.</summary>
+    /// <summary>Divides the γ and β that make X by s, when nothing but the smoothed nodes and Shape nodes read X; false when X's producer is not such an affine.</summary>
     private static bool FoldIntoProducer(OnnxGraph graph, Target target, double[] scales)
     {
         string x = target.Activation;
-        if (graph.IsGraphOutput(x) || graph.GetConsumers(x).Count != target.Consumers.Count || graph.GetProducer(x) is not { } producer)
+        // a Shape node reads only X's shape, which smoothing keeps
+        var others = graph.GetConsumers(x).Where(c => !target.Consumers.Contains(c.Node)).ToList();
+        if (graph.IsGraphOutput(x) || others.Any(c => c.Node is not { OpType: "Shape", IsDefaultDomain: true }) || graph.GetProducer(x) is not { } producer)
             return false;
         if (producer is { OpType: "LayerNormalization", IsDefaultDomain: true } layerNorm && layerNorm.Outputs[0] == x)
         {
