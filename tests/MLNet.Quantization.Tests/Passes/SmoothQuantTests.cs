@@ -17,10 +17,10 @@ public sealed class SmoothQuantTests
     /// x [N, 3, 4] → Mul(γ) → Add(β) → X read by two MatMuls (q, k) and summed → y; with <paramref name="relu"/> X is
     /// Relu(x) instead (no affine to fold into), read by one MatMul.
     /// </summary>
-    private static OnnxGraph Model(bool relu)
+    private static OnnxGraph Model(bool relu, bool layerNormalization = false)
     {
         var model = new ModelProto { IrVersion = 8, Graph = new GraphProto { Name = "smooth" } };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 13 });
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = layerNormalization ? 17 : 13 });
         var input = TinyModels.FloatInfo("x", 1, Tokens, Channels);
         input.Type.TensorType.Shape.Dim[0] = new TensorShapeProto.Types.Dimension { DimParam = "N" };
         model.Graph.Input.Add(input);
@@ -28,7 +28,12 @@ public sealed class SmoothQuantTests
         model.Graph.Initializer.Add(TinyModels.FloatTensor("beta", [Channels], [0.1f, -0.2f, 0.3f, 0f]));
         model.Graph.Initializer.Add(TinyModels.FloatTensor("wq", [Channels, Outputs], Random(Channels * Outputs, 1)));
         model.Graph.Initializer.Add(TinyModels.FloatTensor("wk", [Channels, Outputs], Random(Channels * Outputs, 2, 4f)));
-        if (relu)
+        if (layerNormalization)
+        {
+            model.Graph.Node.Add(new NodeProto { Name = "norm", OpType = "LayerNormalization", Input = { "x", "gamma", "beta" }, Output = { "X" } });
+            model.Graph.Node.Add(new NodeProto { Name = "q", OpType = "MatMul", Input = { "X", "wq" }, Output = { "y" } });
+        }
+        else if (relu)
         {
             model.Graph.Node.Add(new NodeProto { Name = "relu", OpType = "Relu", Input = { "x" }, Output = { "X" } });
             model.Graph.Node.Add(new NodeProto { Name = "q", OpType = "MatMul", Input = { "X", "wq" }, Output = { "y" } });
@@ -107,6 +112,21 @@ public sealed class SmoothQuantTests
         for (int j = 0; j < Channels; j++)
             Assert.AreEqual(q[j * Outputs] * expected[j], smoothedQ!.ToFloatArray()[j * Outputs], 1e-6, $"W_q row {j}");
         Assert.AreEqual("X" + SmoothQuantPass.Suffix, qNode.Inputs[0], "the smoothed activation has a new name");
+        AssertSameFunction(before, Run(graph));
+    }
+
+    [TestMethod]
+    public void AnOnnxLayerNormalizationTakesTheScaleInItsScaleAndBias()
+    {
+        var graph = Model(relu: false, layerNormalization: true);
+        var before = Run(graph);
+        var outcome = SmoothQuantPass.Run(graph, new Dictionary<string, float[]> { ["X"] = [4f, 0.25f, 2f, 1f] }, 0.5);
+        Assert.AreEqual(1, outcome.Layers);
+        Assert.IsFalse(graph.Nodes.Any(n => n.OpType == "Mul"), "folded into the LayerNormalization: no Mul inserted");
+        var norm = graph.Nodes.Single(n => n.OpType == "LayerNormalization");
+        Assert.AreEqual(norm.Outputs[0], graph.Nodes.Single(n => n.Name == "q").Inputs[0]);
+        Assert.AreNotEqual("gamma", norm.Inputs[1]);
+        Assert.AreNotEqual("beta", norm.Inputs[2]);
         AssertSameFunction(before, Run(graph));
     }
 
