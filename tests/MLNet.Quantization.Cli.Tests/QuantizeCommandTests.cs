@@ -183,6 +183,41 @@ public sealed class QuantizeCommandTests
     }
 
     [TestMethod]
+    public void SmoothQuantCountsTheLayersInTextAndJsonAndRefusesBadAlphasAndDynamicMode()
+    {
+        string output = Path.Combine(_dir, "rowtf_smoothed.onnx");
+        string json = Path.Combine(_dir, "rowtf_smoothed.json");
+        var (code, stdout, stderr) = Run("quantize", "--model", Model("fmnist_rowtf"), "--output", output, "--calibration-data", _calibration, "--smooth-quant", "0.5", "--json", json);
+        Assert.AreEqual(0, code, stderr);
+        using (var doc = JsonDocument.Parse(File.ReadAllText(json)))
+            Assert.AreEqual(14, doc.RootElement.GetProperty("smoothed_layers").GetInt32());
+        StringAssert.Contains(stdout, "SmoothQuant: 14 MatMul/Gemm layers smoothed");
+        Assert.IsGreaterThanOrEqualTo(0.97, Agreement(Model("fmnist_rowtf"), output));
+
+        // compare: the smoothed tensors are listed as unmatched, everything else still compared
+        string compareJson = Path.Combine(_dir, "rowtf_smoothed.compare.json");
+        var (compareCode, _, compareErr) = Run("compare", "--float", Model("fmnist_rowtf"), "--quantized", output, "--data", _calibration, "--json", compareJson);
+        Assert.AreEqual(0, compareCode, compareErr);
+        using (var compared = JsonDocument.Parse(File.ReadAllText(compareJson)))
+        {
+            Assert.IsGreaterThan(0, compared.RootElement.GetProperty("unmatched").GetArrayLength());
+            Assert.IsGreaterThan(0, compared.RootElement.GetProperty("activations").GetArrayLength());
+        }
+
+        foreach (var (args, message) in new[]
+        {
+            (new[] { "--smooth-quant", "0" }, "--smooth-quant must be an alpha in (0, 1]"),
+            (new[] { "--smooth-quant", "1.5" }, "--smooth-quant must be an alpha in (0, 1]"),
+            (new[] { "--smooth-quant", "0.5", "--mode", "dynamic" }, "--smooth-quant works with --mode static"),
+        })
+        {
+            var (badCode, _, badErr) = Run([.. new[] { "quantize", "--model", Model("fmnist_rowtf"), "--output", Path.Combine(_dir, "bad.onnx"), "--calibration-data", _calibration }, .. args]);
+            Assert.AreNotEqual(0, badCode);
+            StringAssert.Contains(badErr, "error: " + message);
+        }
+    }
+
+    [TestMethod]
     public void StaticQuantizeWritesAModelThatAgreesWithTheFloatOne()
     {
         string output = Path.Combine(_dir, "cnn_int8.onnx");

@@ -29,16 +29,7 @@ internal sealed class LoadedModel(QuantizeCommand.Settings settings, OnnxModel m
         if (!File.Exists(s.Model))
             throw new CliException($"--model: '{s.Model}' does not exist");
         var model = OnnxModel.Load(s.Model);
-        var prepareOptions = new PrepareOptions
-        {
-            InputShapes = s.InputShapes,
-            MaxNodeCount = s.MaxNodes,
-            CalibrationMemoryBudgetBytes = (long)s.CalibrationMemoryMB << 20,
-            MaxFoldedTensorBytes = s.MaxFoldedBytes,
-            Progress = ui.StageProgress,
-            BiasCorrection = s.BiasCorrection,
-            CrossLayerEqualization = s.CrossLayerEqualization,
-        };
+        var prepareOptions = OptionsFor(s, ui.StageProgress, null);
         ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, prepareOptions)); // before the graph copy below
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, s.InputShapes);
@@ -51,4 +42,22 @@ internal sealed class LoadedModel(QuantizeCommand.Settings settings, OnnxModel m
     /// <summary>Prepares the model with a new quantizer of <c>--mode</c> (static or dynamic).</summary>
     public PreparedModel Prepare(CancellationToken token) =>
         QuantizationFlow.Prepare(model, Quantizer(settings.Mode == "dynamic"), options, token);
+
+    /// <summary>The prepare options the settings give, with SmoothQuant's per-channel maxima when measured.</summary>
+    private static PrepareOptions OptionsFor(QuantizeCommand.Settings s, IProgress<QuantizationProgress>? progress, IReadOnlyDictionary<string, float[]>? smoothQuantMaxima) => new()
+    {
+        InputShapes = s.InputShapes,
+        MaxNodeCount = s.MaxNodes,
+        CalibrationMemoryBudgetBytes = (long)s.CalibrationMemoryMB << 20,
+        MaxFoldedTensorBytes = s.MaxFoldedBytes,
+        Progress = progress,
+        BiasCorrection = s.BiasCorrection,
+        CrossLayerEqualization = s.CrossLayerEqualization,
+        SmoothQuantAlpha = smoothQuantMaxima is null ? null : s.SmoothQuant,
+        SmoothQuantMaxima = smoothQuantMaxima,
+    };
+
+    /// <summary>Prepares the model as <see cref="Prepare"/> does, smoothed with the maxima <see cref="QuantizationFlow.MeasureSmoothQuantMaxima"/> measured.</summary>
+    public PreparedModel PrepareSmoothed(IReadOnlyDictionary<string, float[]> maxima, CancellationToken token) =>
+        QuantizationFlow.Prepare(model, Quantizer(settings.Mode == "dynamic"), OptionsFor(settings, options.Progress, maxima), token);
 }

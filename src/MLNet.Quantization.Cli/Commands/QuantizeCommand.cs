@@ -84,6 +84,11 @@ internal static class QuantizeCommand
         {
             Description = "Before observing the weights, equalize the per-channel weight ranges of each Conv → [Relu, LeakyRelu, pooling] → Conv pair (the float model computes the same function).",
         };
+        var smoothQuant = new Option<double?>("--smooth-quant")
+        {
+            Description = "Static mode: SmoothQuant with migration strength ALPHA in (0, 1] (0.5 is usual): per input channel of each MatMul/Gemm with a constant weight, divide the activation by s = max|x|^α / max|w|^(1−α) and multiply the weight by s (the float model computes the same function); measured on the calibration data in a first pass.",
+            HelpName = "ALPHA",
+        };
         var speedAware = SpeedAwareSettings.Flag();
         var speedCache = SpeedAwareSettings.Cache();
         var speedBatch = SpeedAwareSettings.Batch();
@@ -98,7 +103,7 @@ internal static class QuantizeCommand
         {
             model, output, mode, calibrationData, calibrationSamples, batchSize, inputShapes, observer, perChannel, reduceRange, narrowConvs, elementwise, exclude, json,
             trainData, trainLabels, epochs, learningRate, maxDrop, evalData, evalLabels, layerTypes, timeout, maxFolded, maxNodes, minOutputSqnr, calibrationMemory, biasCorrection,
-            crossLayerEqualization, speedAware, speedCache, speedBatch, speedThreads,
+            crossLayerEqualization, smoothQuant, speedAware, speedCache, speedBatch, speedThreads,
         };
         command.SetAction(parse =>
         {
@@ -111,6 +116,7 @@ internal static class QuantizeCommand
                 MaxFoldedBytes: ByteSizeOption.Parse(parse.GetValue(maxFolded), "--max-folded-bytes"), MaxNodes: parse.GetValue(maxNodes),
                 MinOutputSqnr: parse.GetValue(minOutputSqnr), CalibrationMemoryMB: parse.GetValue(calibrationMemory), BiasCorrection: parse.GetValue(biasCorrection),
                 QuantizeElementwise: parse.GetValue(elementwise) == "int8", CrossLayerEqualization: parse.GetValue(crossLayerEqualization),
+                SmoothQuant: parse.GetValue(smoothQuant),
                 SpeedAware: parse.GetValue(speedAware), SpeedCache: parse.GetValue(speedCache), SpeedBatch: parse.GetValue(speedBatch), SpeedThreads: parse.GetValue(speedThreads));
             if (options.BiasCorrection && options.Mode != "static")
                 throw new CliException($"--bias-correction works with --mode static (it needs the calibration means), not {options.Mode}");
@@ -139,7 +145,7 @@ internal static class QuantizeCommand
         string? TrainData = null, string? TrainLabels = null, int? Epochs = null, double? LearningRate = null, bool QuantizeNarrowConvs = false,
         int BatchSize = DefaultBatchSize, IReadOnlyDictionary<string, int[]>? InputShapes = null, double? TimeoutSeconds = null, long? MaxFoldedBytes = null,
         int MaxNodes = PrepareOptions.DefaultMaxNodeCount, int CalibrationMemoryMB = DefaultCalibrationMemoryMB, double? MinOutputSqnr = null, bool BiasCorrection = false,
-        bool QuantizeElementwise = false, bool CrossLayerEqualization = false,
+        bool QuantizeElementwise = false, bool CrossLayerEqualization = false, double? SmoothQuant = null,
         bool SpeedAware = false, string? SpeedCache = null, int SpeedBatch = 1, int SpeedThreads = 0);
 
     /// <summary>The default of <c>--calibration-memory</c>, in MB (2^20 bytes).</summary>
@@ -186,6 +192,7 @@ internal static class QuantizeCommand
         if (target is not null && s.Mode == "qat")
             throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
         SqnrRepairSettings.Check(s.MinOutputSqnr, s.Mode, target is not null);
+        CheckSmoothQuant(s, target is not null);
         SpeedAwareSettings.Check(s, target is not null);
         if (!dynamic && s.CalibrationData is null)
             throw new CliException($"--mode {s.Mode} needs --calibration-data");
@@ -245,6 +252,14 @@ internal static class QuantizeCommand
             return ((qatMode ?? throw new CliException(QatNeedsQatTool)).Run(loaded.Model, loaded.Quantizer(dynamic), s, stdout), null);
 
         var prepared = loaded.Prepare(token);
+        if (s.SmoothQuant is not null)
+        {
+            // SmoothQuant's first pass: the per-channel activation maxima of the unsmoothed float graph, then prepare again with them
+            using var first = ModelInputs.Stream(prepared.Graph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, prepared, ui), exact: prepared.FixedBatchSize is not null);
+            var maxima = QuantizationFlow.MeasureSmoothQuantMaxima(loaded.Model, first, loaded.Options, token);
+            prepared = loaded.PrepareSmoothed(maxima, token);
+        }
+
         if (prepared.NeedsCalibration)
         {
             int batch = CalibrationBatchSize(s, prepared, ui);
@@ -258,6 +273,19 @@ internal static class QuantizeCommand
         }
 
         return (prepared.Convert(), null);
+    }
+
+    /// <summary><c>--smooth-quant</c>: an α in (0, 1], static mode, the plain quantize path.</summary>
+    private static void CheckSmoothQuant(Settings s, bool accuracyAware)
+    {
+        if (s.SmoothQuant is not { } alpha)
+            return;
+        if (!(alpha > 0 && alpha <= 1))
+            throw new CliException(FormattableString.Invariant($"--smooth-quant must be an alpha in (0, 1], e.g. 0.5; got {alpha}"));
+        if (s.Mode != "static")
+            throw new CliException($"--smooth-quant works with --mode static (it needs the calibration data's activation maxima), not {s.Mode}");
+        if (accuracyAware || s.MinOutputSqnr is not null || s.SpeedAware)
+            throw new CliException("--smooth-quant does not combine with --max-accuracy-drop, --min-output-sqnr or --speed-aware");
     }
 
     internal static void WriteSummaryTable(CliConsole ui, QuantizationReport report)
@@ -405,7 +433,8 @@ internal static class QuantizeCommand
             report.OutputSqnrDb is { } db && double.IsFinite(db) ? Math.Round(db, 4) : null, report.CheckedSamples,
             report.WorstActivations.Select(a => new ActivationSummary(a.Tensor, a.Producer, double.IsFinite(a.SqnrDb) ? Math.Round(a.SqnrDb, 4) : null)).ToList(), accuracy,
             SqnrRepairSettings.Summary(report.Repair), report.OrtInt8?.Int8Kernels.ToDictionary(k => k.Key, k => k.Value), report.OrtInt8?.UnfusedCompute.ToList(),
-            report.BiasCorrectedLayers, report.EqualizedPairs, SpeedAwareSettings.Summary(report.SpeedAware), SpeedAwareSettings.Decisions(report.SpeedAware));
+            report.BiasCorrectedLayers, report.EqualizedPairs, SpeedAwareSettings.Summary(report.SpeedAware), SpeedAwareSettings.Decisions(report.SpeedAware),
+            report.SmoothedLayers);
         CommonOptions.WriteJson(s.Json!, summary, SummaryJson.Default.QuantizeSummary);
     }
 }
@@ -435,7 +464,8 @@ internal sealed record QuantizeSummary(
     [property: JsonPropertyName("bias_corrected_layers")] int? BiasCorrectedLayers = null,
     [property: JsonPropertyName("equalized_pairs")] int? EqualizedPairs = null,
     [property: JsonPropertyName("speed_aware")] SpeedAwareSummary? SpeedAware = null,
-    [property: JsonPropertyName("speed_decisions")] List<SpeedDecisionSummary>? SpeedDecisions = null);
+    [property: JsonPropertyName("speed_decisions")] List<SpeedDecisionSummary>? SpeedDecisions = null,
+    [property: JsonPropertyName("smoothed_layers")] int? SmoothedLayers = null);
 
 /// <summary>A quantization point in the JSON summary: the tensor, its producer and its SQNR in dB (null when not finite).</summary>
 internal sealed record ActivationSummary(

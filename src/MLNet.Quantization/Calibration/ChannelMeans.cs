@@ -2,13 +2,14 @@ namespace MLNet.Quantization.Calibration;
 
 /// <summary>
 /// The mean of a float tensor per channel on one axis (the last when <see cref="Axis"/> is −1) over every value
-/// calibration fed it, for bias correction. Mergeable: observing A then B equals observing A and B apart and merging.
+/// calibration fed it, for bias correction, and its largest |value| per channel, for SmoothQuant. Mergeable: observing A then B equals observing A and B apart and merging.
 /// Non-finite values are skipped, as the observers skip them.
 /// </summary>
 internal sealed class ChannelMeans(int channels, int axis)
 {
     private readonly double[] _sums = new double[channels];
     private readonly long[] _counts = new long[channels];
+    private readonly double[] _absMaxima = new double[channels];
 
     /// <summary>The channel axis; −1 for the last one.</summary>
     public int Axis { get; } = axis;
@@ -36,6 +37,7 @@ internal sealed class ChannelMeans(int channels, int axis)
             for (int c = 0; c < Channels; c++)
             {
                 double sum = 0;
+                float absMax = 0;
                 long count = 0;
                 for (long i = 0; i < inner; i++)
                 {
@@ -43,12 +45,14 @@ internal sealed class ChannelMeans(int channels, int axis)
                     if (float.IsFinite(v))
                     {
                         sum += v;
+                        absMax = Math.Max(absMax, Math.Abs(v));
                         count++;
                     }
                 }
 
                 _sums[c] += sum;
                 _counts[c] += count;
+                _absMaxima[c] = Math.Max(_absMaxima[c], absMax);
             }
         }
     }
@@ -62,6 +66,7 @@ internal sealed class ChannelMeans(int channels, int axis)
         {
             _sums[c] += other._sums[c];
             _counts[c] += other._counts[c];
+            _absMaxima[c] = Math.Max(_absMaxima[c], other._absMaxima[c]);
         }
     }
 
@@ -76,4 +81,7 @@ internal sealed class ChannelMeans(int channels, int axis)
             means[c] = _counts[c] > 0 ? _sums[c] / _counts[c] : 0;
         return means;
     }
+
+    /// <summary>The largest finite |value| per channel (0 for a channel that saw nothing).</summary>
+    public float[] AbsMaxima() => _absMaxima.Select(m => (float)m).ToArray();
 }

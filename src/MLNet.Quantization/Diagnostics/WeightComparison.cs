@@ -112,6 +112,9 @@ internal static class WeightComparison
     private static (TensorData? Tensor, string? Reason) FindFloat(OnnxGraph reference, OnnxGraph quantized, string quantizedName, OnnxNode consumer, int inputIndex, int count)
     {
         TensorData? found = null;
+        string floatName = quantizedName.EndsWith(QuantizedSuffix, StringComparison.Ordinal) ? quantizedName[..^QuantizedSuffix.Length] : quantizedName;
+        if (floatName.EndsWith(Passes.SmoothQuantPass.Suffix, StringComparison.Ordinal) && !reference.TryGetConstant(floatName, out _))
+            return (null, "smoothed by SmoothQuant (W·diag(s)); the recorded float reference is not smoothed");
         if (quantizedName.EndsWith(QuantizedSuffix, StringComparison.Ordinal)
             && reference.TryGetConstant(quantizedName[..^QuantizedSuffix.Length], out var byName) && byName.ElementCount == count)
             found = byName;

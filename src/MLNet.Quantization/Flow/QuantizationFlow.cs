@@ -52,7 +52,15 @@ public static class QuantizationFlow
         ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, options));
         long floatBytes = model.Proto.CalculateSize();
         var stage = new StageReporter(options.Progress, QuantizationStage.Prepare);
+        CheckSmoothQuant(options, quantizer);
         var graph = PrepareFloatGraph(model, options, out var batch, out var equalization, stage, cancellationToken);
+        SmoothQuantPass.Outcome? smoothing = null;
+        if (options.SmoothQuantAlpha is { } alpha)
+        {
+            stage.Step("smoothing the activations of MatMul/Gemm inputs");
+            smoothing = SmoothQuantPass.Run(graph, options.SmoothQuantMaxima!, alpha);
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
 
         stage.Step("annotating");
@@ -66,10 +74,50 @@ public static class QuantizationFlow
             dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true }, backend: quantizer.Backend)
         {
             EqualizedPairs = equalization?.Pairs,
+            SmoothedLayers = smoothing?.Layers,
         };
         stage.Step($"observing weights ({prepared.ObserverCount} observers)");
         prepared.ObserveWeights();
         return prepared;
+    }
+
+    /// <summary>
+    /// SmoothQuant's first pass: runs the float graph as <see cref="Prepare"/> would prepare it (without smoothing) on
+    /// <paramref name="batches"/> and returns the per-input-channel max|X| of every activation that a MatMul or Gemm
+    /// with a constant weight reads, by tensor name, for <see cref="PrepareOptions.SmoothQuantMaxima"/>. Give it the
+    /// calibration batches; they are read once.
+    /// </summary>
+    /// <param name="model">The float model.</param>
+    /// <param name="batches">Representative batches, as for <see cref="PreparedModel.Calibrate"/>.</param>
+    /// <param name="options">The prepare options that will be used (folding, input shapes); null for the defaults.</param>
+    /// <param name="cancellationToken">Stops the runs.</param>
+    /// <returns>Per-channel maxima by tensor name (empty when the model has no such MatMul/Gemm).</returns>
+    /// <exception cref="ArgumentException">A batch does not match the model's inputs, or there are no batches.</exception>
+    /// <exception cref="OnnxGraphException">ONNX Runtime cannot load or run the model.</exception>
+    public static IReadOnlyDictionary<string, float[]> MeasureSmoothQuantMaxima(OnnxModel model, IEnumerable<IReadOnlyList<Calibration.NamedTensor>> batches,
+        PrepareOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(batches);
+        var graph = PrepareFloatGraph(model, options ?? new PrepareOptions(), out _, null, cancellationToken);
+        var statistics = new Dictionary<string, List<Calibration.ChannelMeans>>(StringComparer.Ordinal);
+        foreach (var target in SmoothQuantPass.FindTargets(graph))
+            statistics[target.Activation] = [new Calibration.ChannelMeans(target.Channels, -1)];
+        if (statistics.Count > 0)
+            new Calibration.Calibrator(graph, [], options?.CalibrationThreads ?? 0, statistics).Run(batches, null, cancellationToken);
+        return statistics.ToDictionary(p => p.Key, p => p.Value[0].AbsMaxima(), StringComparer.Ordinal);
+    }
+
+    private static void CheckSmoothQuant(PrepareOptions options, Quantizer quantizer)
+    {
+        if (options.SmoothQuantAlpha is not { } alpha)
+            return;
+        if (!(alpha > 0 && alpha <= 1))
+            throw new ArgumentOutOfRangeException(nameof(options), alpha, "PrepareOptions.SmoothQuantAlpha must lie in (0, 1].");
+        if (options.SmoothQuantMaxima is null)
+            throw new ArgumentException("PrepareOptions.SmoothQuantAlpha needs PrepareOptions.SmoothQuantMaxima (from QuantizationFlow.MeasureSmoothQuantMaxima).", nameof(options));
+        if (quantizer is X86Quantizer { IsDynamicMode: true })
+            throw new ArgumentException("SmoothQuant needs static quantization: dynamic mode measures activation ranges at run time, after the smoothing.", nameof(options));
     }
 
     /// <summary>

@@ -78,6 +78,12 @@ public sealed class QuantizationReport
     /// </summary>
     public int? EqualizedPairs { get; internal init; }
 
+    /// <summary>
+    /// How many MatMul/Gemm nodes SmoothQuant smoothed (<see cref="PrepareOptions.SmoothQuantAlpha"/>); null when it
+    /// was not asked for.
+    /// </summary>
+    public int? SmoothedLayers { get; internal init; }
+
     /// <summary>Calibration samples float and int8 were compared on after convert (0 when not checked).</summary>
     public long CheckedSamples { get; }
 
@@ -182,6 +188,8 @@ public sealed class QuantizationReport
             sb.AppendLine(CultureInfo.InvariantCulture, $"bias correction: {corrected} layers");
         if (EqualizedPairs is { } equalized)
             sb.AppendLine(CultureInfo.InvariantCulture, $"cross-layer equalization: {equalized} conv pairs");
+        if (SmoothedLayers is { } smoothed)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"SmoothQuant: {smoothed} MatMul/Gemm layers smoothed");
         if (Repair is not null)
             sb.AppendLine(Repair.ToString());
         if (SpeedAware is not null)

@@ -63,6 +63,8 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             throw new ArgumentOutOfRangeException(nameof(options), $"CalibrationMemoryBudgetBytes must be positive, got {options.CalibrationMemoryBudgetBytes}.");
         if (options.BatchSize < 1 || options.ScoringBatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize and ScoringBatchSize must be at least 1, got {options.BatchSize} and {options.ScoringBatchSize}.");
+        if (options.SmoothQuantAlpha is { } alpha && (!(alpha > 0 && alpha <= 1) || options.Mode != QuantizationMode.Static || options.MinOutputSqnr is not null || options.SpeedAware))
+            throw new ArgumentOutOfRangeException(nameof(options), $"SmoothQuantAlpha must lie in (0, 1] and needs static mode without MinOutputSqnr or SpeedAware; got {alpha} in {options.Mode} mode.");
         if (options.Quantizer is not null && (options.ActivationObserver is not null || options.ReduceRange || options.ExcludedNodes.Count > 0))
             throw new ArgumentException("ActivationObserver, ReduceRange and ExcludedNodes configure the default quantizer; configure a custom Quantizer directly instead.", nameof(options));
         if (options.BiasCorrection && options.Mode != QuantizationMode.Static)
@@ -117,7 +119,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         _ = _inputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList(); // the columns, checked before the slow prepare
-        var prepareOptions = new PrepareOptions
+        PrepareOptions Options(IReadOnlyDictionary<string, float[]>? smoothQuantMaxima) => new()
         {
             InputShapes = InputShapes,
             MaxFoldedTensorBytes = _options.MaxFoldedTensorBytes,
@@ -126,7 +128,10 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             Progress = _options.StageProgress,
             BiasCorrection = _options.BiasCorrection,
             CrossLayerEqualization = _options.CrossLayerEqualization,
+            SmoothQuantAlpha = smoothQuantMaxima is null ? null : _options.SmoothQuantAlpha,
+            SmoothQuantMaxima = smoothQuantMaxima,
         };
+        var prepareOptions = Options(null);
         var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), prepareOptions, _options.CancellationToken);
         QuantizedModel? repaired = null;
         // the prepared graph's inputs: a fixed batch made symbolic there scores (and calibrates) many rows per run
@@ -144,6 +149,13 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             int batch = prepared.FixedBatchSize ?? (bindings.Any(b => b.RowSize < 0) ? 1 : prepared.CalibrationBatchSize(_options.BatchSize));
             long? total = input.GetRowCount() is { } rows ? Math.Min((long)_options.MaxCalibrationRows, rows) : null;
             var batches = CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null);
+            if (_options.SmoothQuantAlpha is not null)
+            {
+                // SmoothQuant's first pass over the rows: the activation maxima of the unsmoothed graph, then prepare again with them
+                prepareOptions = Options(QuantizationFlow.MeasureSmoothQuantMaxima(_model, batches, prepareOptions, _options.CancellationToken));
+                prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), prepareOptions, _options.CancellationToken);
+            }
+
             if (_options.MinOutputSqnr is { } minSqnr)
             {
                 // every trial of the repair reads the same rows again through a new cursor, one batch at a time

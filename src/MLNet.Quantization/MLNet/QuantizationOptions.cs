@@ -162,6 +162,16 @@ public sealed class QuantizationOptions
     /// <example><c>new QuantizationOptions { ModelFile = "mobilenet.onnx", CrossLayerEqualization = true }</c></example>
     public bool CrossLayerEqualization { get; set; }
 
+    /// <summary>
+    /// SmoothQuant's migration strength α in (0, 1] (default null: off), as <see cref="PrepareOptions.SmoothQuantAlpha"/>:
+    /// <see cref="QuantizationEstimator.Fit"/> first reads the calibration rows once for the per-channel activation
+    /// maxima of each MatMul/Gemm input, then smooths and calibrates; the float model computes the same function.
+    /// Static mode only; not combined with <see cref="MinOutputSqnr"/> or <see cref="SpeedAware"/>.
+    /// <see cref="QuantizationReport.SmoothedLayers"/> counts the smoothed nodes.
+    /// </summary>
+    /// <example><c>new QuantizationOptions { ModelFile = "transformer.onnx", SmoothQuantAlpha = 0.5 }</c></example>
+    public double? SmoothQuantAlpha { get; set; }
+
     /// <summary>Node names, or ONNX operator types, that the default quantizer leaves in float.</summary>
     public IList<string> ExcludedNodes { get; set; } = new List<string>();
 

@@ -83,6 +83,31 @@ public sealed class PrepareOptions
     /// </summary>
     public bool CrossLayerEqualization { get; init; }
 
+    /// <summary>
+    /// SmoothQuant's migration strength α in (0, 1] (default null: off; Xiao et al. 2022, "SmoothQuant"): for each
+    /// activation X read by MatMul/Gemm nodes with a constant weight W, per input channel j
+    /// <c>sⱼ = max|Xⱼ|^α / max|Wⱼ|^(1−α)</c>, X becomes X/s (folded into a LayerNorm's γ and β, or a Mul by 1/s) and W
+    /// becomes diag(s)·W; the float model computes the same function. Needs <see cref="SmoothQuantMaxima"/>, the
+    /// per-channel max|X| measured on the calibration data by
+    /// <see cref="QuantizationFlow.MeasureSmoothQuantMaxima"/> before prepare. Static mode only.
+    /// <see cref="QuantizationReport.SmoothedLayers"/> counts the smoothed nodes. See the repository's <c>docs/accuracy.md</c>.
+    /// </summary>
+    /// <example>
+    /// <code language="csharp">
+    /// var maxima = QuantizationFlow.MeasureSmoothQuantMaxima(model, batches);
+    /// var prepared = QuantizationFlow.Prepare(model, quantizer, new PrepareOptions { SmoothQuantAlpha = 0.5, SmoothQuantMaxima = maxima });
+    /// prepared.Calibrate(batches);
+    /// </code>
+    /// </example>
+    public double? SmoothQuantAlpha { get; init; }
+
+    /// <summary>
+    /// The per-input-channel max|X| of each activation SmoothQuant smooths, by tensor name in the unsmoothed prepared
+    /// float graph, as <see cref="QuantizationFlow.MeasureSmoothQuantMaxima"/> returns them; used only with
+    /// <see cref="SmoothQuantAlpha"/>. An activation missing here (or with another channel count) is left as it is.
+    /// </summary>
+    public IReadOnlyDictionary<string, float[]>? SmoothQuantMaxima { get; init; }
+
     /// <summary>Below this output SQNR (dB, default 15) the report warns and names the worst quantization points.</summary>
     public double OutputSqnrWarningDb { get; init; } = 15;
 

@@ -47,6 +47,9 @@ public sealed partial class PreparedModel
     /// <summary>How many conv pairs cross-layer equalization equalized; null when it was not asked for.</summary>
     internal int? EqualizedPairs { get; init; }
 
+    /// <summary>How many MatMul/Gemm nodes SmoothQuant smoothed; null when it was not asked for.</summary>
+    internal int? SmoothedLayers { get; init; }
+
     /// <summary>The prepared float graph (folded and annotated).</summary>
     public OnnxGraph Graph => _graph;
 
@@ -443,6 +446,7 @@ public sealed partial class PreparedModel
         {
             BiasCorrectedLayers = biasCorrected,
             EqualizedPairs = EqualizedPairs,
+            SmoothedLayers = SmoothedLayers,
         };
     }
 }
