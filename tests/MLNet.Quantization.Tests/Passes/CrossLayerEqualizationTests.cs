@@ -58,27 +58,6 @@ public sealed class CrossLayerEqualizationTests
         return OnnxGraph.FromModel(OnnxModel.Load(Google.Protobuf.MessageExtensions.ToByteArray(model)));
     }
 
-    private static float[] Random(int count, int seed, float scale = 1f)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1) * scale).ToArray();
-    }
-
-    /// <summary>Runs <paramref name="graph"/> in ORT on <paramref name="samples"/> random inputs.</summary>
-    private static float[] Outputs(OnnxGraph graph, int samples, int seed = 7)
-    {
-        using var runner = new ModelRunner(graph.ToModel());
-        return runner.Run(Random(samples * runner.SampleSize, seed, 3f), samples);
-    }
-
-    private static void AssertSameFunction(float[] before, float[] after)
-    {
-        Assert.HasCount(before.Length, after);
-        double largest = before.Max(Math.Abs);
-        double worst = before.Zip(after, (a, b) => Math.Abs(a - b)).Max();
-        Assert.IsLessThan(1e-5 * Math.Max(1, largest), worst, $"largest output {largest}, largest difference {worst}");
-    }
-
     private static float[] Weight(OnnxGraph graph, string conv)
     {
         graph.TryGetConstant(graph.Nodes.Single(n => n.Name == conv).Inputs[1], out var w);
@@ -104,7 +83,7 @@ public sealed class CrossLayerEqualizationTests
         var graph = Chain(1, 3,
             new Layer("conv1", [2, 1, 1, 1], [2f, -0.5f], [1f, -1f], Activation: "Relu"),
             new Layer("conv2", [1, 2, 1, 1], [8f, 0.125f]));
-        var before = Outputs(graph, 8);
+        var before = FloatFunction.Outputs(graph, 8);
         var outcome = CrossLayerEqualizationPass.Run(graph);
         Assert.AreEqual(1, outcome.Pairs);
         Assert.AreEqual(2, outcome.Iterations, "the second sweep finds every scale at 1");
@@ -112,7 +91,7 @@ public sealed class CrossLayerEqualizationTests
         CollectionAssert.AreEqual(new[] { 4f, 0.25f }, Weight(graph, "conv2"));
         graph.TryGetConstant(graph.Nodes.Single(n => n.Name == "conv1").Inputs[2], out var bias);
         CollectionAssert.AreEqual(new[] { 2f, -0.5f }, bias!.ToFloatArray());
-        AssertSameFunction(before, Outputs(graph, 8));
+        FloatFunction.AssertSame(before, FloatFunction.Outputs(graph, 8));
     }
 
     [TestMethod]
@@ -120,15 +99,15 @@ public sealed class CrossLayerEqualizationTests
     {
         // pw 4→8 (Relu) → depthwise 3×3 on 8 channels (Relu) → pw 8→6: two pairs sharing the depthwise conv
         var graph = Chain(4, 6,
-            new Layer("pw1", [8, 4, 1, 1], Random(32, 1, 2f), Random(8, 2), Activation: "Relu"),
-            new Layer("dw", [8, 1, 3, 3], Random(72, 3, 0.3f).Select((v, i) => v * (1 + i / 9)).ToArray(), Random(8, 4), Group: 8, Activation: "Relu", Pad: 1),
-            new Layer("pw2", [6, 8, 1, 1], Random(48, 5, 0.5f), Random(6, 6)));
-        var before = Outputs(graph, 16);
+            new Layer("pw1", [8, 4, 1, 1], FloatFunction.Random(32, 1, 2f), FloatFunction.Random(8, 2), Activation: "Relu"),
+            new Layer("dw", [8, 1, 3, 3], FloatFunction.Random(72, 3, 0.3f).Select((v, i) => v * (1 + i / 9)).ToArray(), FloatFunction.Random(8, 4), Group: 8, Activation: "Relu", Pad: 1),
+            new Layer("pw2", [6, 8, 1, 1], FloatFunction.Random(48, 5, 0.5f), FloatFunction.Random(6, 6)));
+        var before = FloatFunction.Outputs(graph, 16);
         var outcome = CrossLayerEqualizationPass.Run(graph);
         Assert.AreEqual(2, outcome.Pairs);
         Assert.IsGreaterThan(2, outcome.Iterations, "a chain needs several sweeps");
         Assert.IsLessThan(CrossLayerEqualizationPass.MaxIterations, outcome.Iterations, "and converges within the bound");
-        AssertSameFunction(before, Outputs(graph, 16));
+        FloatFunction.AssertSame(before, FloatFunction.Outputs(graph, 16));
 
         // at convergence each pair's ranges agree channel by channel
         var pw1 = Weight(graph, "pw1");
@@ -149,11 +128,11 @@ public sealed class CrossLayerEqualizationTests
     {
         // conv2 has 2 groups of 2 input channels and 3 outputs per group
         var graph = Chain(2, 4,
-            new Layer("conv1", [4, 2, 1, 1], Random(8, 11, 4f), Activation: "LeakyRelu"),
-            new Layer("conv2", [6, 2, 3, 3], Random(108, 12, 0.2f), Random(6, 13), Group: 2, Pad: 1));
-        var before = Outputs(graph, 8);
+            new Layer("conv1", [4, 2, 1, 1], FloatFunction.Random(8, 11, 4f), Activation: "LeakyRelu"),
+            new Layer("conv2", [6, 2, 3, 3], FloatFunction.Random(108, 12, 0.2f), FloatFunction.Random(6, 13), Group: 2, Pad: 1));
+        var before = FloatFunction.Outputs(graph, 8);
         Assert.AreEqual(1, CrossLayerEqualizationPass.Run(graph).Pairs);
-        AssertSameFunction(before, Outputs(graph, 8));
+        FloatFunction.AssertSame(before, FloatFunction.Outputs(graph, 8));
     }
 
     [TestMethod]
@@ -168,9 +147,9 @@ public sealed class CrossLayerEqualizationTests
         CollectionAssert.AreEqual(new[] { 4f, 1f, 0.1f, 0.2f }, Weight(relu6, "conv1"));
 
         var clipRelu = PairThrough("ClipRelu");
-        var before = Outputs(clipRelu, 8);
+        var before = FloatFunction.Outputs(clipRelu, 8);
         Assert.AreEqual(1, CrossLayerEqualizationPass.Run(clipRelu).Pairs);
-        AssertSameFunction(before, Outputs(clipRelu, 8));
+        FloatFunction.AssertSame(before, FloatFunction.Outputs(clipRelu, 8));
 
         // a Conv whose output is also read elsewhere is no pair
         var shared = PairThrough("Relu");

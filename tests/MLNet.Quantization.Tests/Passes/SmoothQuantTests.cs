@@ -26,8 +26,8 @@ public sealed class SmoothQuantTests
         model.Graph.Input.Add(input);
         model.Graph.Initializer.Add(TinyModels.FloatTensor("gamma", [Channels], [1f, 2f, 0.5f, 3f]));
         model.Graph.Initializer.Add(TinyModels.FloatTensor("beta", [Channels], [0.1f, -0.2f, 0.3f, 0f]));
-        model.Graph.Initializer.Add(TinyModels.FloatTensor("wq", [Channels, Outputs], Random(Channels * Outputs, 1)));
-        model.Graph.Initializer.Add(TinyModels.FloatTensor("wk", [Channels, Outputs], Random(Channels * Outputs, 2, 4f)));
+        model.Graph.Initializer.Add(TinyModels.FloatTensor("wq", [Channels, Outputs], FloatFunction.Random(Channels * Outputs, 1)));
+        model.Graph.Initializer.Add(TinyModels.FloatTensor("wk", [Channels, Outputs], FloatFunction.Random(Channels * Outputs, 2, 4f)));
         if (layerNormalization)
         {
             model.Graph.Node.Add(new NodeProto { Name = "norm", OpType = "LayerNormalization", Input = { "x", "gamma", "beta" }, Output = { "X" } });
@@ -51,26 +51,6 @@ public sealed class SmoothQuantTests
         return OnnxGraph.FromModel(OnnxModel.Load(Google.Protobuf.MessageExtensions.ToByteArray(model)));
     }
 
-    private static float[] Random(int count, int seed, float scale = 1f)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1) * scale).ToArray();
-    }
-
-    private static float[] Run(OnnxGraph graph, int samples = 8)
-    {
-        using var runner = new ModelRunner(graph.ToModel());
-        return runner.Run(Random(samples * runner.SampleSize, 7, 3f), samples);
-    }
-
-    private static void AssertSameFunction(float[] before, float[] after)
-    {
-        Assert.HasCount(before.Length, after);
-        double largest = before.Max(Math.Abs);
-        double worst = before.Zip(after, (a, b) => Math.Abs(a - b)).Max();
-        Assert.IsLessThan(1e-5 * Math.Max(1, largest), worst, $"largest output {largest}, largest difference {worst}");
-    }
-
     [TestMethod]
     public void TheScalesFollowThePaperOnHandWorkedNumbers()
     {
@@ -85,7 +65,7 @@ public sealed class SmoothQuantTests
     public void QAndKShareOneScaleFoldedIntoGammaAndBetaOverTheLargestWeight()
     {
         var graph = Model(relu: false);
-        var before = Run(graph);
+        var before = FloatFunction.Outputs(graph);
         graph.TryGetConstant("wq", out var wq);
         graph.TryGetConstant("wk", out var wk);
         float[] q = wq!.ToFloatArray(), k = wk!.ToFloatArray();
@@ -112,14 +92,14 @@ public sealed class SmoothQuantTests
         for (int j = 0; j < Channels; j++)
             Assert.AreEqual(q[j * Outputs] * expected[j], smoothedQ!.ToFloatArray()[j * Outputs], 1e-6, $"W_q row {j}");
         Assert.AreEqual("X" + SmoothQuantPass.Suffix, qNode.Inputs[0], "the smoothed activation has a new name");
-        AssertSameFunction(before, Run(graph));
+        FloatFunction.AssertSame(before, FloatFunction.Outputs(graph));
     }
 
     [TestMethod]
     public void AnOnnxLayerNormalizationTakesTheScaleInItsScaleAndBias()
     {
         var graph = Model(relu: false, layerNormalization: true);
-        var before = Run(graph);
+        var before = FloatFunction.Outputs(graph);
         var outcome = SmoothQuantPass.Run(graph, new Dictionary<string, float[]> { ["X"] = [4f, 0.25f, 2f, 1f] }, 0.5);
         Assert.AreEqual(1, outcome.Layers);
         Assert.IsFalse(graph.Nodes.Any(n => n.OpType == "Mul"), "folded into the LayerNormalization: no Mul inserted");
@@ -127,20 +107,20 @@ public sealed class SmoothQuantTests
         Assert.AreEqual(norm.Outputs[0], graph.Nodes.Single(n => n.Name == "q").Inputs[0]);
         Assert.AreNotEqual("gamma", norm.Inputs[1]);
         Assert.AreNotEqual("beta", norm.Inputs[2]);
-        AssertSameFunction(before, Run(graph));
+        FloatFunction.AssertSame(before, FloatFunction.Outputs(graph));
     }
 
     [TestMethod]
     public void AComputedActivationGetsAMulByTheInverseScale()
     {
         var graph = Model(relu: true);
-        var before = Run(graph);
+        var before = FloatFunction.Outputs(graph);
         var outcome = SmoothQuantPass.Run(graph, new Dictionary<string, float[]> { ["X"] = [3f, 0.5f, 9f, 1f] }, 0.5);
         Assert.AreEqual(1, outcome.Layers);
         var inserted = graph.Nodes.Single(n => n.OpType == "Mul");
         Assert.AreEqual("X", inserted.Inputs[0]);
         Assert.AreEqual(inserted.Outputs[0], graph.Nodes.Single(n => n.Name == "q").Inputs[0]);
-        AssertSameFunction(before, Run(graph));
+        FloatFunction.AssertSame(before, FloatFunction.Outputs(graph));
     }
 
     [TestMethod]
