@@ -32,8 +32,10 @@ internal sealed record FallbackOutcome(FallbackTrial First, IReadOnlyList<string
 /// target, measure every candidate layer alone in float, rank them (highest score first, then highest output SQNR,
 /// then graph order) and give them back to float one at a time in that order, re-measuring after each, until the
 /// target is met. Each trial prepares the model with a fresh quantizer from the factory, the layers in float through
-/// <see cref="X86Quantizer.SetNodeName"/> with <c>null</c>, calibrates on the same batches (enumerating
-/// <c>calibration</c> again, so it may stream them) and converts without ORT's int8 census, which only the model the
+/// <see cref="X86Quantizer.SetNodeName"/> with <c>null</c>. The first trial calibrates on every batch and its
+/// statistics are held; a later trial takes the statistics of each group whose identity is unchanged (same observer
+/// settings, same tensors observed in the same order) and calibrates only its new groups on the same batches
+/// (enumerating <c>calibration</c> again, so it may stream them), or not at all when no group is new. It converts without ORT's int8 census, which only the model the
 /// caller returns needs (<see cref="Final"/>). Trials are memoized by their set of float layers, so the same inputs
 /// give the same decisions.
 /// </summary>
@@ -42,6 +44,7 @@ internal sealed class FloatFallbackSearch(
     Func<QuantizedModel, (double Score, double OutputSqnrDb)> score, CancellationToken cancellationToken)
 {
     private readonly Dictionary<string, FallbackTrial> _cache = new(StringComparer.Ordinal);
+    private HeldStatistics? _held;
 
     /// <summary>Runs the search.</summary>
     /// <param name="layerOpTypes">Operator types of the quantized nodes that are candidates.</param>
@@ -107,13 +110,34 @@ internal sealed class FloatFallbackSearch(
             quantizer.SetNodeName(name, null);
         var prepared = QuantizationFlow.Prepare(model, quantizer, prepareOptions, cancellationToken);
         if (prepared.NeedsCalibration)
-            prepared.Calibrate(calibration, cancellationToken: cancellationToken);
+            Calibrate(prepared);
         var quantized = prepared.ConvertWithoutOrtCensus();
         var (value, sqnr) = score(quantized);
         var result = new FallbackTrial(quantized, value, sqnr);
         _cache[Key(inFloat)] = result;
         return (result, prepared);
     }
+
+    /// <summary>
+    /// Calibrates a trial: the first in full, keeping its statistics; a later one takes the statistics of every group
+    /// the first observed identically and observes only the others (none: <c>calibration</c> is not enumerated).
+    /// </summary>
+    private void Calibrate(PreparedModel prepared)
+    {
+        if (_held is null)
+        {
+            prepared.Calibrate(calibration, cancellationToken: cancellationToken);
+            CalibrationRuns++;
+            _held = prepared.HoldStatistics();
+            return;
+        }
+
+        if (prepared.CalibrateReusing(_held, calibration, cancellationToken).Observed > 0)
+            CalibrationRuns++;
+    }
+
+    /// <summary>How many trials ran calibration over the data (in full, or for their new groups only).</summary>
+    internal int CalibrationRuns { get; private set; }
 
     /// <summary>The model of <paramref name="trial"/> as the search returns it: with <see cref="QuantizationReport.OrtInt8"/> counted.</summary>
     public QuantizedModel Final(FallbackTrial trial) =>
