@@ -18,7 +18,8 @@ public sealed class SmoothQuantEstimatorTests
         }));
         using var transformer = (QuantizedModelTransformer)estimator.Fit(FashionMnistRows.CalibrationView(ml)).LastTransformer;
         Assert.AreEqual(14, transformer.QuantizationReport.SmoothedLayers, "fmnist_rowtf's static MatMuls: patch embedding, q/k/v, output and MLP linears of both blocks");
-        Assert.IsGreaterThan(30, transformer.QuantizationReport.OutputSqnrDb!.Value);
+        // without VNNI, ORT's uint8 × int8 kernel saturates its int16 pair sums (OrtU8S8Probe), which costs SQNR; measured on an AMD EPYC Zen 2: 25.8 dB
+        Assert.IsGreaterThan(global::MLNet.Quantization.Runtime.OrtU8S8Probe.IsExact ? 30 : 20, transformer.QuantizationReport.OutputSqnrDb!.Value);
     }
 
     [TestMethod]
