@@ -5,13 +5,14 @@ using MLNet.Quantization.Onnx.Proto;
 using MLNet.Quantization.Quantizers;
 using MLNet.Quantization.Speed;
 using MLNet.Quantization.Tests.TestSupport;
+using MLNet.Quantization.TestSupport;
 
 namespace MLNet.Quantization.Tests.Diagnostics;
 
 /// <summary>
 /// Speed-aware placement: the profile reader on a recorded ORT profile, the decision rule on given timings, real ORT
 /// runs on a conv whose int8 form is structurally slower (one input channel: Q and DQ around a conv of 9 MACs per
-/// output, no int8 fast path) and on a wide one (128 → 128 channels, 3×3, where the VNNI kernel wins by a wide margin),
+/// output, no int8 fast path) and on a wide one (128 → 128 channels, 3×3, where the VNNI kernel wins by a wide margin and, without VNNI, the decisions need only follow their numbers),
 /// and the cache.
 /// </summary>
 [TestClass]
@@ -104,11 +105,20 @@ public sealed class SpeedAwareTests
         Assert.HasCount(2, speed.Decisions);
         var wide = speed.Decisions[0];
         Assert.AreEqual("conv", wide.NodeName);
-        Assert.IsFalse(wide.KeptFloat, wide.ToString());
-        Assert.IsLessThan(wide.Fp32Micros, wide.Int8Micros);
-        Assert.AreNotEqual(SpeedAwareOutcome.FloatEquivalent, speed.Outcome);
+        foreach (var d in speed.Decisions)
+            Assert.AreEqual(!(d.Int8Micros < d.FloatMicros), d.KeptFloat, $"each decision follows its own numbers: {d}");
+        if (CpuFeatures.HasVnni)
+        {
+            // VNNI's int8 kernel wins a 128 → 128 3×3 conv by a wide margin; without it (VPMADDUBSW, int16 pairs) the
+            // margin is small enough for a noisy shared machine to decide either way, so only consistency is asserted
+            Assert.IsFalse(wide.KeptFloat, wide.ToString());
+            Assert.AreNotEqual(SpeedAwareOutcome.FloatEquivalent, speed.Outcome);
+        }
+
         Assert.IsLessThanOrEqualTo(speed.Fp32Micros, speed.ChosenMicros, "the model returned is not slower than fp32 in the check");
-        Assert.IsTrue(first.Report.OrtInt8!.Int8Kernels.Any(k => k.Key.EndsWith("QLinearConv", StringComparison.Ordinal)), "the wide conv runs as QLinearConv");
+        bool anyInt8 = speed.Outcome != SpeedAwareOutcome.FloatEquivalent;
+        Assert.AreEqual(anyInt8, first.Report.OrtInt8!.Int8Kernels.Any(k => k.Key.EndsWith("QLinearConv", StringComparison.Ordinal)),
+            $"the convs run as QLinearConv exactly when the placement kept any int8 ({speed.Outcome})");
         Assert.IsFalse(speed.FromCache);
         Assert.IsTrue(File.Exists(cache));
 
