@@ -141,6 +141,93 @@ public sealed class AttentionQuantizationTests
     }
 
     [TestMethod]
+    [DataRow(14L, DisplayName = "opset 14: Shape → Slice → Concat")]
+    [DataRow(15L, DisplayName = "opset 15: Shape(end=-1) → Concat")]
+    public void LinearsOverASymbolicTokenDimFuseIntoQGemmAndRunAtAnyTokenCount(long opset)
+    {
+        // x [batch, tokens, 8] → q and k linears (MatMul + bias Add) → Add: the leading dims are known only at run time.
+        var graph = new TestGraphBuilder(opset).SymbolicInput("x", "batch", "tokens", Width.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Output("y", Batch, Tokens, Width)
+            .Initializer("wq", Width, Width).Initializer("bq", Width).Initializer("wk", Width, Width).Initializer("bk", Width)
+            .Node("MatMul", "q_mm", ["x", "wq"], ["qm"]).Node("Add", "q_add", ["qm", "bq"], ["q"])
+            .Node("MatMul", "k_mm", ["x", "wk"], ["km"]).Node("Add", "k_add", ["km", "bk"], ["k"])
+            .Node("Add", "sum", ["q", "k"], ["y"])
+            .Build();
+        var random = new Random(11);
+        foreach (var name in graph.Initializers.Keys.ToList())
+        {
+            var old = graph.Initializers[name];
+            graph.ReplaceInitializer(TensorData.FromFloats(name, old.Dims.ToArray(),
+                Enumerable.Range(0, (int)old.ElementCount).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray()));
+        }
+
+        // 7-bit activations: on CPUs without VNNI, ORT's u8s8 kernels add two products in int16 and saturate with 8-bit
+        // activations, so the fused result would match the op-by-op one only on VNNI machines.
+        var prepared = QuantizationFlow.Prepare(graph.ToModel(), new X86Quantizer().SetGlobal(X86Quantizer.GetDefaultConfig(reduceRange: true)));
+        prepared.Calibrate(Enumerable.Range(0, 4).Select(i => (IReadOnlyList<NamedTensor>)[NamedTensor.FromFloats("x", Samples(i, Batch), Batch, Tokens, Width)]));
+        var quantized = prepared.Convert();
+        var rewritten = OnnxGraph.FromModel(quantized.Model);
+        Assert.AreEqual(2, rewritten.Nodes.Count(n => n.OpType == "Gemm"));
+        Assert.AreEqual(1, rewritten.Nodes.Count(n => n.OpType == "Shape"), "q and k read one input and share its leading dims");
+        Assert.AreEqual(opset < 15 ? 1 : 0, rewritten.Nodes.Count(n => n.OpType == "Slice"));
+
+        byte[] bytes = quantized.Model.ToBytes();
+        var ops = FusedGraphInspector.OptimizedOpTypes(bytes, GraphOptimizationLevel.ORT_ENABLE_ALL);
+        string census = string.Join(", ", ops.Select(k => $"{k.Key}:{k.Value}"));
+        Assert.AreEqual(2, ops.GetValueOrDefault("com.microsoft:QGemm"), census);
+        Assert.AreEqual(0, ops.GetValueOrDefault("QLinearMatMul"), census);
+
+        // ORT's fused QGemm against the same QDQ graph op by op, and against the graph before the rewrite, at two token counts
+        var unrewritten = QuantizedWithoutBiasFusion(quantized.Model);
+        foreach (int tokens in new[] { Tokens, 3 })
+        {
+            float[] x = Samples(20 + tokens, Batch).Take(Batch * tokens * Width).ToArray();
+            float[] fused = RunTokens(bytes, x, tokens), reference = RunTokens(bytes, x, tokens, GraphOptimizationLevel.ORT_DISABLE_ALL);
+            Assert.HasCount(Batch * tokens * Width, fused);
+            float worst = fused.Zip(reference, (a, b) => MathF.Abs(a - b) / MathF.Max(1f, MathF.Abs(b))).Max();
+            Assert.IsLessThan(1e-5f, worst, $"{tokens} tokens: largest relative difference {worst}");
+            double sqnr = MLNet.Quantization.Diagnostics.Sqnr.Compute(RunTokens(unrewritten, x, tokens), fused);
+            Assert.IsGreaterThan(35.0, sqnr, $"{tokens} tokens: against the QDQ graph before the rewrite, SQNR {sqnr:F1} dB");
+        }
+    }
+
+    /// <summary>The QDQ model with each fused linear put back as MatMul + float Add (the graph before the rewrite).</summary>
+    private static byte[] QuantizedWithoutBiasFusion(OnnxModel model)
+    {
+        var graph = OnnxGraph.FromModel(model);
+        foreach (var gemm in graph.Nodes.Where(n => n.OpType == "Gemm").ToList())
+        {
+            var flatten = graph.GetProducer(graph.GetProducer(gemm.Inputs[0])!.Inputs[0])!;
+            var unflatten = graph.GetConsumers(gemm.Outputs[0]).Single().Node;
+            var biasDq = graph.GetProducer(gemm.Inputs[2])!;
+            Assert.IsTrue(graph.TryGetConstant(biasDq.Inputs[0], out var q));
+            Assert.IsTrue(graph.TryGetConstant(biasDq.Inputs[1], out var s));
+            float[] scales = s!.ToFloatArray();
+            int[] values = q!.ToArray<int>();
+            string bias = graph.AddInitializer(TensorData.FromFloats(gemm.Name + "_float_bias", [values.Length],
+                values.Select((v, j) => v * scales[scales.Length == 1 ? 0 : j]).ToArray()));
+            var inputDq = graph.GetProducer(gemm.Inputs[0])!;
+            graph.ReplaceInput(inputDq, 0, flatten.Inputs[0]);
+            string mm = graph.UniqueName(gemm.Name + "_mm");
+            graph.AddNode("MatMul", [inputDq.Outputs[0], gemm.Inputs[1]], [mm]);
+            string y = unflatten.Outputs[0];
+            graph.RemoveNode(unflatten, replacingProducer: true);
+            graph.RemoveNodes([gemm, flatten, biasDq]);
+            graph.AddNode("Add", [mm, bias], [y]);
+        }
+
+        return graph.ToModel().ToBytes();
+    }
+
+    private static float[] RunTokens(byte[] model, float[] x, int tokens, GraphOptimizationLevel level = GraphOptimizationLevel.ORT_ENABLE_ALL)
+    {
+        using var options = OrtSessionOptions.Create(level, 1);
+        using var session = new InferenceSession(model, options);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("x", new DenseTensor<float>(x, [Batch, tokens, Width]))]);
+        return results.Single().AsTensor<float>().ToArray();
+    }
+
+    [TestMethod]
     public void FoldingAScaleIntoDequantizeLinearChangesNoValueBeyondRounding()
     {
         // x → Q(s, z) → DQ → Div(c) → y  against  x → Q(s, z) → DQ(s / c) → y, and the same for Mul.

@@ -18,6 +18,18 @@ internal sealed class TestGraphBuilder
         return this;
     }
 
+    /// <summary>An input whose dims are numbers or symbolic names (e.g. <c>"batch"</c>, <c>"tokens"</c>, <c>"8"</c>).</summary>
+    public TestGraphBuilder SymbolicInput(string name, params string[] dims)
+    {
+        var info = ValueInfo(name, []);
+        foreach (string d in dims)
+            info.Type.TensorType.Shape.Dim.Add(long.TryParse(d, out long value)
+                ? new TensorShapeProto.Types.Dimension { DimValue = value }
+                : new TensorShapeProto.Types.Dimension { DimParam = d });
+        _graph.Input.Add(info);
+        return this;
+    }
+
     public TestGraphBuilder Output(string name, params long[] dims)
     {
         _graph.Output.Add(ValueInfo(name, dims));

@@ -18,8 +18,10 @@ namespace MLNet.Quantization.Backends.OnnxRuntime;
 /// zero point 0; the rewrite is skipped when a value would overflow int32. It removes the uint8 requantization of the
 /// MatMul output, so the result is closer to float than before (int32 accumulation plus an int32 bias, then float),
 /// not bit-identical to the QDQ graph it replaces.</para>
-/// <para>Only outputs whose dimensions other than the first are known (from shape inference) are rewritten, so the
-/// output Reshape can restore them with -1 for the batch.</para>
+/// <para>The output Reshape gives back the input's leading dims (<see cref="OrtLinearOutputShape"/>): a constant
+/// <c>[-1, d1, …, M]</c> when shape inference knows them but one, otherwise computed from the input with <c>Shape</c>,
+/// so a linear over a symbolic token dimension is fused as well. The output's rank must be known and at least 3
+/// (ORT fuses a 2-D MatMul + Add itself).</para>
 /// </remarks>
 internal static class OrtLinearBiasFusion
 {
@@ -30,14 +32,14 @@ internal static class OrtLinearBiasFusion
         if (matches.Count == 0)
             return 0;
         var shapes = OrtShapeInference.Infer(graph, matches.Select(m => m.MatMul.Outputs[0]));
+        var outputShapes = new OrtLinearOutputShape(graph);
         int fused = 0;
         foreach (var m in matches)
         {
-            // The output [d0, d1, ..., M] with d1... known: the output Reshape gives them back with -1 for d0.
-            if (shapes.GetValueOrDefault(m.MatMul.Outputs[0])?.Shape is not { Count: >= 3 } shape || shape[^1].Value != m.M
-                || shape.Skip(1).SkipLast(1).Any(d => d.Value is null or <= 0))
+            // The output [d0, d1, ..., M]: the rank is needed, the leading dims may be symbolic.
+            if (shapes.GetValueOrDefault(m.MatMul.Outputs[0])?.Shape is not { Count: >= 3 } shape || shape[^1].Value is { } last && last != m.M)
                 continue;
-            if (TryRewrite(graph, m, shape.Skip(1).SkipLast(1).Select(d => d.Value!.Value).ToArray()))
+            if (TryRewrite(graph, m, shape, outputShapes))
                 fused++;
         }
 
@@ -83,7 +85,7 @@ internal static class OrtLinearBiasFusion
         return new Linear(matmul, inputDq, weightDq, requantize, add, bias.ToFloatArray(), k, n);
     }
 
-    private static bool TryRewrite(OnnxGraph graph, Linear m, long[] innerDims)
+    private static bool TryRewrite(OnnxGraph graph, Linear m, IReadOnlyList<Dimension> outputShape, OrtLinearOutputShape outputShapes)
     {
         graph.TryGetConstant(m.InputDq.Inputs[1], out var inputScaleTensor);
         float inputScale = inputScaleTensor!.ToFloatArray()[0];
@@ -110,9 +112,9 @@ internal static class OrtLinearBiasFusion
         string biasScale = graph.AddInitializer(TensorData.FromFloats(name + "_bias_scale", scaleDims, biasScales));
         string biasZero = graph.AddInitializer(TensorData.FromInt32(name + "_bias_zero_point", scaleDims, new int[biasScales.Length]));
         string inShape = graph.AddInitializer(TensorData.FromInt64(name + "_2d_shape", [2], [-1, m.K]));
-        string outShape = graph.AddInitializer(TensorData.FromInt64(name + "_nd_shape", [innerDims.Length + 2], [-1, .. innerDims, m.M]));
-        string y = m.BiasAdd.Outputs[0];
         string quantizedInput = m.InputDq.Inputs[0];
+        var outShape = outputShapes.Write(quantizedInput, outputShape, m.M, name);
+        string y = m.BiasAdd.Outputs[0];
 
         graph.RemoveNode(m.BiasAdd, replacingProducer: true);
         graph.RemoveNodes([m.MatMul, .. m.Requantize]);
@@ -126,7 +128,9 @@ internal static class OrtLinearBiasFusion
             dq.SetInt("axis", 0);
         string gemmOut = graph.UniqueName(name + "_gemm_output");
         graph.AddNode("Gemm", [m.InputDq.Outputs[0], m.WeightDq.Outputs[0], biasDq], [gemmOut], name + "_gemm");
-        graph.AddNode("Reshape", [gemmOut, outShape], [y], name + "_unflatten");
+        var unflatten = graph.AddNode("Reshape", [gemmOut, outShape.Name], [y], name + "_unflatten");
+        if (outShape.AllowZero)
+            unflatten.SetInt("allowzero", 1);
         return true;
     }
 
