@@ -29,7 +29,7 @@ internal sealed class LoadedModel(QuantizeCommand.Settings settings, OnnxModel m
         if (!File.Exists(s.Model))
             throw new CliException($"--model: '{s.Model}' does not exist");
         var model = OnnxModel.Load(s.Model);
-        var prepareOptions = OptionsFor(s, ui.StageProgress, null);
+        var prepareOptions = OptionsFor(s, ui.StageProgress);
         ModelAdmission.CheckNotQuantized(model, ModelAdmission.CheckSize(model, prepareOptions)); // before the graph copy below
         var graph = OnnxGraph.FromModel(model);
         InputShapeOption.Apply(graph, s.InputShapes);
@@ -43,8 +43,8 @@ internal sealed class LoadedModel(QuantizeCommand.Settings settings, OnnxModel m
     public PreparedModel Prepare(CancellationToken token) =>
         QuantizationFlow.Prepare(model, Quantizer(settings.Mode == "dynamic"), options, token);
 
-    /// <summary>The prepare options the settings give, with SmoothQuant's per-channel maxima when measured.</summary>
-    private static PrepareOptions OptionsFor(QuantizeCommand.Settings s, IProgress<QuantizationProgress>? progress, IReadOnlyDictionary<string, float[]>? smoothQuantMaxima) => new()
+    /// <summary>The prepare options the settings give.</summary>
+    private static PrepareOptions OptionsFor(QuantizeCommand.Settings s, IProgress<QuantizationProgress>? progress) => new()
     {
         InputShapes = s.InputShapes,
         MaxNodeCount = s.MaxNodes,
@@ -53,11 +53,6 @@ internal sealed class LoadedModel(QuantizeCommand.Settings settings, OnnxModel m
         Progress = progress,
         BiasCorrection = s.BiasCorrection,
         CrossLayerEqualization = s.CrossLayerEqualization,
-        SmoothQuantAlpha = smoothQuantMaxima is null ? null : s.SmoothQuant,
-        SmoothQuantMaxima = smoothQuantMaxima,
+        SmoothQuantAlpha = s.SmoothQuant,
     };
-
-    /// <summary>Prepares the model as <see cref="Prepare"/> does, smoothed with the maxima <see cref="QuantizationFlow.MeasureSmoothQuantMaxima"/> measured.</summary>
-    public PreparedModel PrepareSmoothed(IReadOnlyDictionary<string, float[]> maxima, CancellationToken token) =>
-        QuantizationFlow.Prepare(model, Quantizer(settings.Mode == "dynamic"), OptionsFor(settings, options.Progress, maxima), token);
 }

@@ -192,8 +192,8 @@ internal static class QuantizeCommand
         if (target is not null && s.Mode == "qat")
             throw new CliException("--max-accuracy-drop works with --mode static or dynamic, not qat");
         SqnrRepairSettings.Check(s.MinOutputSqnr, s.Mode, target is not null);
-        CheckSmoothQuant(s, target is not null);
-        SpeedAwareSettings.Check(s, target is not null);
+        CheckCombination(s, target is not null);
+        SpeedAwareSettings.Check(s);
         if (!dynamic && s.CalibrationData is null)
             throw new CliException($"--mode {s.Mode} needs --calibration-data");
         OutputPath.Check(s.Output, "--output");
@@ -252,12 +252,11 @@ internal static class QuantizeCommand
             return ((qatMode ?? throw new CliException(QatNeedsQatTool)).Run(loaded.Model, loaded.Quantizer(dynamic), s, stdout), null);
 
         var prepared = loaded.Prepare(token);
-        if (s.SmoothQuant is not null)
+        if (prepared.NeedsSmoothQuant)
         {
-            // SmoothQuant's first pass: the per-channel activation maxima of the unsmoothed float graph, then prepare again with them
+            // SmoothQuant's first pass: the per-channel activation maxima of the float graph prepare built, which it then smooths
             using var first = ModelInputs.Stream(prepared.Graph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, prepared, ui), exact: prepared.FixedBatchSize is not null);
-            var maxima = QuantizationFlow.MeasureSmoothQuantMaxima(loaded.Model, first, loaded.Options, token);
-            prepared = loaded.PrepareSmoothed(maxima, token);
+            prepared = prepared.SmoothQuant(first, token);
         }
 
         if (prepared.NeedsCalibration)
@@ -275,17 +274,20 @@ internal static class QuantizeCommand
         return (prepared.Convert(), null);
     }
 
-    /// <summary><c>--smooth-quant</c>: an α in (0, 1], static mode, the plain quantize path.</summary>
-    private static void CheckSmoothQuant(Settings s, bool accuracyAware)
+    /// <summary>The combination rules of <see cref="OptionCombination"/>, worded with the CLI's flags.</summary>
+    private static void CheckCombination(Settings s, bool accuracyAware)
     {
-        if (s.SmoothQuant is not { } alpha)
-            return;
-        if (!(alpha > 0 && alpha <= 1))
-            throw new CliException(FormattableString.Invariant($"--smooth-quant must be an alpha in (0, 1], e.g. 0.5; got {alpha}"));
-        if (s.Mode != "static")
-            throw new CliException($"--smooth-quant works with --mode static (it needs the calibration data's activation maxima), not {s.Mode}");
-        if (accuracyAware || s.MinOutputSqnr is not null || s.SpeedAware)
-            throw new CliException("--smooth-quant does not combine with --max-accuracy-drop, --min-output-sqnr or --speed-aware");
+        var combination = new OptionCombination(s.Mode == "static", s.SmoothQuant, accuracyAware, s.MinOutputSqnr is not null, s.SpeedAware);
+        string? message = combination.Check() switch
+        {
+            OptionConflict.SmoothQuantAlphaOutOfRange => FormattableString.Invariant($"--smooth-quant must be an alpha in (0, 1], e.g. 0.5; got {s.SmoothQuant}"),
+            OptionConflict.SmoothQuantNeedsStatic => $"--smooth-quant works with --mode static (it needs the calibration data's activation maxima), not {s.Mode}",
+            OptionConflict.SmoothQuantWithSearch => "--smooth-quant does not combine with --max-accuracy-drop, --min-output-sqnr or --speed-aware",
+            OptionConflict.SpeedAwareWithSearch when s.Mode != "qat" => "--speed-aware cannot be combined with --max-accuracy-drop or --min-output-sqnr: give one placement search",
+            _ => null,
+        };
+        if (message is not null)
+            throw new CliException(message);
     }
 
     internal static void WriteSummaryTable(CliConsole ui, QuantizationReport report)

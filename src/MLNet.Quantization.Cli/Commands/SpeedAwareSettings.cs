@@ -19,7 +19,7 @@ internal static class SpeedAwareSettings
     public static Option<int> Threads() => new("--speed-threads") { Description = "ONNX Runtime intra-op threads for --speed-aware's timing; 0 lets ORT choose.", DefaultValueFactory = _ => 0 };
 
     /// <summary>Refuses combinations --speed-aware does not support and values out of range.</summary>
-    public static void Check(QuantizeCommand.Settings s, bool accuracyAware)
+    public static void Check(QuantizeCommand.Settings s)
     {
         if (!s.SpeedAware)
         {
@@ -30,8 +30,6 @@ internal static class SpeedAwareSettings
 
         if (s.Mode == "qat")
             throw new CliException("--speed-aware works with --mode static or dynamic, not qat");
-        if (accuracyAware || s.MinOutputSqnr is not null)
-            throw new CliException("--speed-aware cannot be combined with --max-accuracy-drop or --min-output-sqnr: give one placement search");
         if (s.CalibrationData is null)
             throw new CliException("--speed-aware needs --calibration-data: its first samples are the inputs it times");
         if (s.SpeedBatch < 1)

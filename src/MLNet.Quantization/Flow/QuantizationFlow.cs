@@ -54,15 +54,38 @@ public static class QuantizationFlow
         var stage = new StageReporter(options.Progress, QuantizationStage.Prepare);
         CheckSmoothQuant(options, quantizer);
         var graph = PrepareFloatGraph(model, options, out var batch, out var equalization, stage, cancellationToken);
-        SmoothQuantPass.Outcome? smoothing = null;
+        var floatGraph = new PreparedFloatGraph(graph, quantizer, floatBytes, batch, equalization?.Pairs);
         if (options.SmoothQuantAlpha is { } alpha)
         {
+            if (options.SmoothQuantMaxima is null)
+                return Annotate(floatGraph with { Graph = graph.Clone() }, options, stage, cancellationToken, pendingSmoothing: floatGraph);
             stage.Step("smoothing the activations of MatMul/Gemm inputs");
-            smoothing = SmoothQuantPass.Run(graph, options.SmoothQuantMaxima!, alpha);
+            return Annotate(floatGraph, options, stage, cancellationToken, smoothedLayers: SmoothQuantPass.Run(graph, options.SmoothQuantMaxima, alpha).Layers);
         }
 
+        return Annotate(floatGraph, options, stage, cancellationToken);
+    }
+
+    /// <summary>
+    /// SmoothQuant's second half of prepare: measures the per-channel maxima on <paramref name="floatGraph"/> (the
+    /// unsmoothed float graph prepare built, read once from <paramref name="batches"/>), smooths it and annotates it.
+    /// </summary>
+    internal static PreparedModel Smooth(PreparedFloatGraph floatGraph, PrepareOptions options, IEnumerable<IReadOnlyList<Calibration.NamedTensor>> batches, CancellationToken cancellationToken)
+    {
+        var stage = new StageReporter(options.Progress, QuantizationStage.Prepare);
+        var maxima = MeasureMaxima(floatGraph.Graph, batches, options.CalibrationThreads, cancellationToken);
+        stage.Step("smoothing the activations of MatMul/Gemm inputs");
+        var smoothing = SmoothQuantPass.Run(floatGraph.Graph, maxima, options.SmoothQuantAlpha!.Value);
+        return Annotate(floatGraph, options, stage, cancellationToken, smoothedLayers: smoothing.Layers);
+    }
+
+    /// <summary>Prepare after the float graph: annotates it, resolves the shared specs and observes the weights.</summary>
+    private static PreparedModel Annotate(PreparedFloatGraph floatGraph, PrepareOptions options, StageReporter stage, CancellationToken cancellationToken,
+        int? smoothedLayers = null, PreparedFloatGraph? pendingSmoothing = null)
+    {
         cancellationToken.ThrowIfCancellationRequested();
 
+        var (graph, quantizer) = (floatGraph.Graph, floatGraph.Quantizer);
         stage.Step("annotating");
         var annotations = Annotate(graph, quantizer);
 
@@ -70,11 +93,12 @@ public static class QuantizationFlow
             quantizer.Backend.CompleteAnnotations(graph, annotations);
         annotations.Validate(graph);
         var (groups, byEdge) = SpecResolver.Resolve(graph, annotations);
-        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatBytes, options, batch,
+        var prepared = new PreparedModel(graph, annotations, groups, byEdge, floatGraph.FloatBytes, options, floatGraph.Batch,
             dynamicRequested: quantizer is X86Quantizer { IsDynamicMode: true }, backend: quantizer.Backend)
         {
-            EqualizedPairs = equalization?.Pairs,
-            SmoothedLayers = smoothing?.Layers,
+            EqualizedPairs = floatGraph.EqualizedPairs,
+            SmoothedLayers = smoothedLayers,
+            PendingSmoothing = pendingSmoothing,
         };
         stage.Step($"observing weights ({prepared.ObserverCount} observers)");
         prepared.ObserveWeights();
@@ -99,25 +123,31 @@ public static class QuantizationFlow
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batches);
-        var graph = PrepareFloatGraph(model, options ?? new PrepareOptions(), out _, null, cancellationToken);
+        options ??= new PrepareOptions();
+        return MeasureMaxima(PrepareFloatGraph(model, options, out _, null, cancellationToken), batches, options.CalibrationThreads, cancellationToken);
+    }
+
+    /// <summary>The per-channel max|X| of every activation SmoothQuant would smooth in <paramref name="graph"/>, over <paramref name="batches"/>.</summary>
+    private static Dictionary<string, float[]> MeasureMaxima(OnnxGraph graph, IEnumerable<IReadOnlyList<Calibration.NamedTensor>> batches, int threads, CancellationToken cancellationToken)
+    {
         var statistics = new Dictionary<string, List<Calibration.ChannelMeans>>(StringComparer.Ordinal);
         foreach (var target in SmoothQuantPass.FindTargets(graph))
             statistics[target.Activation] = [new Calibration.ChannelMeans(target.Channels, -1)];
         if (statistics.Count > 0)
-            new Calibration.Calibrator(graph, [], options?.CalibrationThreads ?? 0, statistics).Run(batches, null, cancellationToken);
+            new Calibration.Calibrator(graph, [], threads, statistics).Run(batches, null, cancellationToken);
         return statistics.ToDictionary(p => p.Key, p => p.Value[0].AbsMaxima(), StringComparer.Ordinal);
     }
 
     private static void CheckSmoothQuant(PrepareOptions options, Quantizer quantizer)
     {
-        if (options.SmoothQuantAlpha is not { } alpha)
-            return;
-        if (!(alpha > 0 && alpha <= 1))
-            throw new ArgumentOutOfRangeException(nameof(options), alpha, "PrepareOptions.SmoothQuantAlpha must lie in (0, 1].");
-        if (options.SmoothQuantMaxima is null)
-            throw new ArgumentException("PrepareOptions.SmoothQuantAlpha needs PrepareOptions.SmoothQuantMaxima (from QuantizationFlow.MeasureSmoothQuantMaxima).", nameof(options));
-        if (quantizer is X86Quantizer { IsDynamicMode: true })
-            throw new ArgumentException("SmoothQuant needs static quantization: dynamic mode measures activation ranges at run time, after the smoothing.", nameof(options));
+        var combination = new OptionCombination(Static: quantizer is not X86Quantizer { IsDynamicMode: true }, options.SmoothQuantAlpha);
+        switch (combination.Check())
+        {
+            case OptionConflict.SmoothQuantAlphaOutOfRange:
+                throw new ArgumentOutOfRangeException(nameof(options), options.SmoothQuantAlpha, "PrepareOptions.SmoothQuantAlpha must lie in (0, 1].");
+            case OptionConflict.SmoothQuantNeedsStatic:
+                throw new ArgumentException("SmoothQuant needs static quantization: dynamic mode measures activation ranges at run time, after the smoothing.", nameof(options));
+        }
     }
 
     /// <summary>

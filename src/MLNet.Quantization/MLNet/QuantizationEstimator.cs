@@ -63,15 +63,17 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             throw new ArgumentOutOfRangeException(nameof(options), $"CalibrationMemoryBudgetBytes must be positive, got {options.CalibrationMemoryBudgetBytes}.");
         if (options.BatchSize < 1 || options.ScoringBatchSize < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"BatchSize and ScoringBatchSize must be at least 1, got {options.BatchSize} and {options.ScoringBatchSize}.");
-        if (options.SmoothQuantAlpha is { } alpha && (!(alpha > 0 && alpha <= 1) || options.Mode != QuantizationMode.Static || options.MinOutputSqnr is not null || options.SpeedAware))
-            throw new ArgumentOutOfRangeException(nameof(options), $"SmoothQuantAlpha must lie in (0, 1] and needs static mode without MinOutputSqnr or SpeedAware; got {alpha} in {options.Mode} mode.");
+        if (new OptionCombination(options.Mode == QuantizationMode.Static, options.SmoothQuantAlpha, OutputSqnrRepair: options.MinOutputSqnr is not null, SpeedAware: options.SpeedAware).Check()
+            is OptionConflict.SmoothQuantAlphaOutOfRange or OptionConflict.SmoothQuantNeedsStatic or OptionConflict.SmoothQuantWithSearch)
+            throw new ArgumentOutOfRangeException(nameof(options), $"SmoothQuantAlpha must lie in (0, 1] and needs static mode without MinOutputSqnr or SpeedAware; got {options.SmoothQuantAlpha} in {options.Mode} mode.");
         if (options.Quantizer is not null && (options.ActivationObserver is not null || options.ReduceRange || options.ExcludedNodes.Count > 0))
             throw new ArgumentException("ActivationObserver, ReduceRange and ExcludedNodes configure the default quantizer; configure a custom Quantizer directly instead.", nameof(options));
         if (options.BiasCorrection && options.Mode != QuantizationMode.Static)
             throw new ArgumentException($"BiasCorrection needs static mode (it corrects with the calibration means), not {options.Mode}.", nameof(options));
         if (options.MinOutputSqnr is { } minSqnr && (options.Quantizer is not null || options.Mode != QuantizationMode.Static || !double.IsFinite(minSqnr)))
             throw new ArgumentException($"MinOutputSqnr ({minSqnr}) needs a finite number of dB, static mode and the default quantizer (the repair builds a fresh one for every trial).", nameof(options));
-        if (options.SpeedAware && (options.Quantizer is not null || options.Mode != QuantizationMode.Static || options.MinOutputSqnr is not null))
+        if (options.SpeedAware && (options.Quantizer is not null || options.Mode != QuantizationMode.Static
+            || new OptionCombination(Static: true, OutputSqnrRepair: options.MinOutputSqnr is not null, SpeedAware: true).Check() == OptionConflict.SpeedAwareWithSearch))
             throw new ArgumentException("SpeedAware needs static mode and the default quantizer (each trial builds a fresh one), and cannot be combined with MinOutputSqnr.", nameof(options));
         if (options.SpeedAwareCachePath is not null && !options.SpeedAware)
             throw new ArgumentException("SpeedAwareCachePath only applies with SpeedAware.", nameof(options));
@@ -119,7 +121,7 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
     {
         ArgumentNullException.ThrowIfNull(input);
         _ = _inputs.Select(i => ModelInputBinding.Bind(i, input.Schema)).ToList(); // the columns, checked before the slow prepare
-        PrepareOptions Options(IReadOnlyDictionary<string, float[]>? smoothQuantMaxima) => new()
+        var prepareOptions = new PrepareOptions
         {
             InputShapes = InputShapes,
             MaxFoldedTensorBytes = _options.MaxFoldedTensorBytes,
@@ -128,10 +130,8 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             Progress = _options.StageProgress,
             BiasCorrection = _options.BiasCorrection,
             CrossLayerEqualization = _options.CrossLayerEqualization,
-            SmoothQuantAlpha = smoothQuantMaxima is null ? null : _options.SmoothQuantAlpha,
-            SmoothQuantMaxima = smoothQuantMaxima,
+            SmoothQuantAlpha = _options.SmoothQuantAlpha,
         };
-        var prepareOptions = Options(null);
         var prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), prepareOptions, _options.CancellationToken);
         QuantizedModel? repaired = null;
         // the prepared graph's inputs: a fixed batch made symbolic there scores (and calibrates) many rows per run
@@ -149,11 +149,10 @@ public sealed class QuantizationEstimator : IEstimator<QuantizedModelTransformer
             int batch = prepared.FixedBatchSize ?? (bindings.Any(b => b.RowSize < 0) ? 1 : prepared.CalibrationBatchSize(_options.BatchSize));
             long? total = input.GetRowCount() is { } rows ? Math.Min((long)_options.MaxCalibrationRows, rows) : null;
             var batches = CalibrationBatches(input, bindings, batch, exact: prepared.FixedBatchSize is not null);
-            if (_options.SmoothQuantAlpha is not null)
+            if (prepared.NeedsSmoothQuant)
             {
-                // SmoothQuant's first pass over the rows: the activation maxima of the unsmoothed graph, then prepare again with them
-                prepareOptions = Options(QuantizationFlow.MeasureSmoothQuantMaxima(_model, batches, prepareOptions, _options.CancellationToken));
-                prepared = QuantizationFlow.Prepare(_model, BuildQuantizer(), prepareOptions, _options.CancellationToken);
+                // SmoothQuant's first pass over the rows: the activation maxima of the float graph prepare built, which it then smooths
+                prepared = prepared.SmoothQuant(batches, _options.CancellationToken);
             }
 
             if (_options.MinOutputSqnr is { } minSqnr)

@@ -87,15 +87,16 @@ public sealed class PrepareOptions
     /// SmoothQuant's migration strength α in (0, 1] (default null: off; Xiao et al. 2022, "SmoothQuant"): for each
     /// activation X read by MatMul/Gemm nodes with a constant weight W, per input channel j
     /// <c>sⱼ = max|Xⱼ|^α / max|Wⱼ|^(1−α)</c>, X becomes X/s (folded into a LayerNorm's γ and β, or a Mul by 1/s) and W
-    /// becomes diag(s)·W; the float model computes the same function. Needs <see cref="SmoothQuantMaxima"/>, the
-    /// per-channel max|X| measured on the calibration data by
-    /// <see cref="QuantizationFlow.MeasureSmoothQuantMaxima"/> before prepare. Static mode only.
+    /// becomes diag(s)·W; the float model computes the same function. The per-channel max|X| come from the calibration
+    /// data: without <see cref="SmoothQuantMaxima"/>, prepare builds the float graph once and returns a model whose
+    /// <see cref="PreparedModel.NeedsSmoothQuant"/> is true; <see cref="PreparedModel.SmoothQuant"/> measures the maxima
+    /// on that graph, smooths it and gives the model to calibrate. Static mode only.
     /// <see cref="QuantizationReport.SmoothedLayers"/> counts the smoothed nodes. See the repository's <c>docs/accuracy.md</c>.
     /// </summary>
     /// <example>
     /// <code language="csharp">
-    /// var maxima = QuantizationFlow.MeasureSmoothQuantMaxima(model, batches);
-    /// var prepared = QuantizationFlow.Prepare(model, quantizer, new PrepareOptions { SmoothQuantAlpha = 0.5, SmoothQuantMaxima = maxima });
+    /// var prepared = QuantizationFlow.Prepare(model, quantizer, new PrepareOptions { SmoothQuantAlpha = 0.5 });
+    /// prepared = prepared.SmoothQuant(batches); // measures the maxima, smooths, annotates again
     /// prepared.Calibrate(batches);
     /// </code>
     /// </example>
@@ -103,8 +104,10 @@ public sealed class PrepareOptions
 
     /// <summary>
     /// The per-input-channel max|X| of each activation SmoothQuant smooths, by tensor name in the unsmoothed prepared
-    /// float graph, as <see cref="QuantizationFlow.MeasureSmoothQuantMaxima"/> returns them; used only with
-    /// <see cref="SmoothQuantAlpha"/>. An activation missing here (or with another channel count) is left as it is.
+    /// float graph, as <see cref="QuantizationFlow.MeasureSmoothQuantMaxima"/> returns them (for maxima measured apart,
+    /// e.g. once for several preparations); used only with <see cref="SmoothQuantAlpha"/>, and then prepare smooths at
+    /// once. Leave it null to let <see cref="PreparedModel.SmoothQuant"/> measure them on the graph prepare builds. An
+    /// activation missing here (or with another channel count) is left as it is.
     /// </summary>
     public IReadOnlyDictionary<string, float[]>? SmoothQuantMaxima { get; init; }
 

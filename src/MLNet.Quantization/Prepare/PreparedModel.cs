@@ -50,6 +50,44 @@ public sealed partial class PreparedModel
     /// <summary>How many MatMul/Gemm nodes SmoothQuant smoothed; null when it was not asked for.</summary>
     internal int? SmoothedLayers { get; init; }
 
+    /// <summary>The unsmoothed float graph kept for <see cref="SmoothQuant"/>; null when no smoothing waits.</summary>
+    internal PreparedFloatGraph? PendingSmoothing { get; init; }
+
+    /// <summary>
+    /// True when <see cref="PrepareOptions.SmoothQuantAlpha"/> was set without <see cref="PrepareOptions.SmoothQuantMaxima"/>:
+    /// this model is annotated without smoothing, so that its <see cref="Graph"/>, <see cref="FixedBatchSize"/> and
+    /// <see cref="CalibrationBatchSize"/> say how to feed it; call <see cref="SmoothQuant"/> with the calibration
+    /// batches before calibrating.
+    /// </summary>
+    public bool NeedsSmoothQuant => PendingSmoothing is not null;
+
+    /// <summary>
+    /// SmoothQuant's measuring pass: runs the float graph prepare built (unsmoothed) on <paramref name="batches"/>,
+    /// takes the per-input-channel max|X| of every activation a MatMul or Gemm with a constant weight reads, smooths
+    /// that graph with <see cref="PrepareOptions.SmoothQuantAlpha"/> and annotates it again. The float graph is not
+    /// built a second time. Give it the calibration batches (read once); then calibrate the model it returns.
+    /// </summary>
+    /// <param name="batches">Representative batches, as for <see cref="Calibrate"/>.</param>
+    /// <param name="cancellationToken">Stops the runs.</param>
+    /// <returns>The smoothed prepared model, ready to calibrate; this one is not changed.</returns>
+    /// <example>
+    /// <code language="csharp">
+    /// var prepared = QuantizationFlow.Prepare(model, quantizer, new PrepareOptions { SmoothQuantAlpha = 0.5 });
+    /// prepared = prepared.SmoothQuant(batches);
+    /// prepared.Calibrate(batches);
+    /// </code>
+    /// </example>
+    /// <exception cref="InvalidOperationException"><see cref="NeedsSmoothQuant"/> is false.</exception>
+    /// <exception cref="ArgumentException">A batch does not match the model's inputs, or there are no batches.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled through <paramref name="cancellationToken"/>.</exception>
+    public PreparedModel SmoothQuant(IEnumerable<IReadOnlyList<NamedTensor>> batches, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        var pending = PendingSmoothing ?? throw new InvalidOperationException(
+            "This model waits for no smoothing: SmoothQuant applies once, to a model prepared with PrepareOptions.SmoothQuantAlpha and without SmoothQuantMaxima.");
+        return QuantizationFlow.Smooth(pending, _options, batches, cancellationToken);
+    }
+
     /// <summary>The prepared float graph (folded and annotated).</summary>
     public OnnxGraph Graph => _graph;
 
@@ -177,6 +215,8 @@ public sealed partial class PreparedModel
     public CalibrationProgress Calibrate(IEnumerable<IReadOnlyList<NamedTensor>> batches, IProgress<CalibrationProgress>? progress = null, long? totalSamples = null,
         CancellationToken cancellationToken = default)
     {
+        if (NeedsSmoothQuant)
+            throw new InvalidOperationException("PrepareOptions.SmoothQuantAlpha is set: call SmoothQuant with the calibration batches first, then calibrate the model it returns.");
         new StageReporter(_options.Progress, QuantizationStage.Calibrate).Step(
             $"calibrating {ObservedActivations.Count} activations{(totalSamples is { } n ? $" on {n} samples" : "")}");
         var byTensor = new Dictionary<string, List<Observer>>(StringComparer.Ordinal);
