@@ -136,12 +136,18 @@ public sealed class QuantizationReport
     /// <summary>The most samples calibration fed in one ONNX Runtime run (0 when nothing was calibrated).</summary>
     public int CalibrationBatchSize { get; }
 
-    /// <summary>A copy carrying ORT's int8 census, and its warning when quantized compute stays unfused.</summary>
+    /// <summary>
+    /// The conversion multiplies uint8 activations by int8 weights on more than 7 bits each, which saturates on x86 CPUs
+    /// without VNNI (see <see cref="ReportWarnings.Saturating"/>).
+    /// </summary>
+    internal bool FullRangeProducts { get; init; }
+
+    /// <summary>A copy carrying ORT's int8 census, its warning when quantized compute stays unfused, and the one when this CPU's uint8 × int8 kernels saturate.</summary>
     internal QuantizationReport WithCensus(Runtime.OrtInt8Census? census)
     {
         var copy = (QuantizationReport)MemberwiseClone();
         copy.OrtInt8 = census;
-        copy.Warnings = [.. Warnings, .. ReportWarnings.Unfused(census)];
+        copy.Warnings = [.. Warnings, .. ReportWarnings.Unfused(census), .. ReportWarnings.Saturating(census, FullRangeProducts, OutputSqnrDb, () => Runtime.OrtU8S8Probe.IsExact)];
         return copy;
     }
 

@@ -487,6 +487,12 @@ public sealed partial class PreparedModel
             BiasCorrectedLayers = biasCorrected,
             EqualizedPairs = EqualizedPairs,
             SmoothedLayers = SmoothedLayers,
+            FullRangeProducts = !dynamic && HasWideGroup(QuantGroupKind.Activation, QuantDataType.UInt8) && HasWideGroup(QuantGroupKind.Weight, QuantDataType.Int8),
         };
     }
+
+    /// <summary>Whether a group of the kind and type quantizes onto more than 7 bits (more than 128 levels).</summary>
+    private bool HasWideGroup(QuantGroupKind kind, QuantDataType type) =>
+        _groups.Any(g => g.Kind == kind && g.Spec is QuantizationSpec { DataType: var t } spec && t == type
+            && QParamsCalculator.QuantRange(spec.ToObserverOptions()) is var (min, max) && max - min > 127);
 }
