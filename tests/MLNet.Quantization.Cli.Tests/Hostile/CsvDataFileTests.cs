@@ -53,6 +53,38 @@ public sealed class CsvDataFileTests
     }
 
     [TestMethod]
+    public void ASearchModeRereadingACsvPerTrialGivesTheModelOfTheSameNpy()
+    {
+        // 70 samples in batches of 32: two whole batches and a last one of 6, read again on every trial of the repair,
+        // whose target (3 dB above the fully quantized model's) takes at least one layer back to float
+        var samples = DataFiles.Samples(70, 14);
+        string npy = DataFiles.Write(_dir, "calib70.npy", DataFiles.FloatNpy(samples, 70, 1, 28, 28));
+        string csv = Path.Combine(_dir, "calib70.csv");
+        File.WriteAllText(csv, DataFiles.Csv(samples, DataFiles.SampleSize));
+        string output = Path.Combine(_dir, "out.onnx");
+        (string Out, byte[] Model) Run(string data, params string[] mode)
+        {
+            var (code, stdout, stderr) = CliTestFiles.Run(["quantize", "--model", CliTestFiles.Model("fmnist_cnn"), "--output", output, "--calibration-data", data,
+                "--activation-observer", "minmax", "--batch-size", "32", .. mode]);
+            Assert.AreEqual(0, code, stderr);
+            return (stdout, File.ReadAllBytes(output));
+        }
+
+        var plain = Run(npy);
+        CollectionAssert.AreEqual(plain.Model, Run(csv).Model, "the same samples give the same int8 model");
+        var sqnr = System.Text.RegularExpressions.Regex.Match(plain.Out, @"output SQNR: ([0-9.]+) dB");
+        Assert.IsTrue(sqnr.Success, plain.Out);
+        string target = (double.Parse(sqnr.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + 3).ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
+        var repairedNpy = Run(npy, "--min-output-sqnr", target);
+        var repairedCsv = Run(csv, "--min-output-sqnr", target);
+        StringAssert.Contains(repairedCsv.Out, "step 1: ");
+        static string[] Steps(string stdout) => stdout.Split('\n').Where(l => l.TrimStart().StartsWith("step ", StringComparison.Ordinal)).ToArray();
+        CollectionAssert.AreEqual(Steps(repairedNpy.Out), Steps(repairedCsv.Out), "the same decisions, with the same SQNR figures");
+        CollectionAssert.AreEqual(repairedNpy.Model, repairedCsv.Model, $"--min-output-sqnr {target}: the same model from the .csv as from the .npy");
+        CollectionAssert.AreNotEqual(plain.Model, repairedCsv.Model, "the repair gave layers back");
+    }
+
+    [TestMethod]
     [DataRow("inf", float.PositiveInfinity)]
     [DataRow("+inf", float.PositiveInfinity)]
     [DataRow("-inf", float.NegativeInfinity)]
