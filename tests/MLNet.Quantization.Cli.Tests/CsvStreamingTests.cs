@@ -71,6 +71,33 @@ public sealed class CsvStreamingTests
     }
 
     [TestMethod]
+    public void RowsAlreadyCheckedAreStillRefusedWhenMalformedOrMissingAsTheyAreRead()
+    {
+        // a pass after the check skips it (the file is unchanged), but a row that is not what was checked still fails
+        string path = WriteCsv("rows.csv", 5, 6);
+        using (var stream = CsvReader.Open(path, [6], ValueKind.Float, maxRows: 5, rowsChecked: true))
+        {
+            Assert.AreEqual(5, stream.Shape[0]);
+            CollectionAssert.AreEqual(Expected(5, 6), stream.ReadRows(5).Floats);
+        }
+
+        var lines = File.ReadAllLines(path);
+        File.WriteAllLines(path, lines.Take(3));
+        using (var shorter = CsvReader.Open(path, [6], ValueKind.Float, maxRows: 5, rowsChecked: true))
+        {
+            CollectionAssert.AreEqual(Expected(2, 6), shorter.ReadRows(2).Floats);
+            var e = Assert.ThrowsExactly<CliException>(() => shorter.ReadRows(2));
+            StringAssert.Contains(e.Message, "rows.csv' ended after 3 rows, but its first pass counted 5: the file changed while it was being read");
+        }
+
+        lines[3] = "1,2,x,4,5,6";
+        File.WriteAllLines(path, lines);
+        using var malformed = CsvReader.Open(path, [6], ValueKind.Float, maxRows: 5, rowsChecked: true);
+        Assert.AreEqual(3, malformed.ReadRows(3).Shape[0]);
+        StringAssert.Contains(Assert.ThrowsExactly<CliException>(() => malformed.ReadRows(2)).Message, "rows.csv' line 4: 'x' is not a number");
+    }
+
+    [TestMethod]
     public void StreamedCsvBatchesAreThoseOfTheWholeReadAndOfTheSameNpy()
     {
         string csv = WriteCsv("five.csv", 5, SampleSize);

@@ -6,14 +6,13 @@ namespace MLNet.Quantization.Cli.Commands;
 /// <summary>
 /// The batches of a data file, read again, one batch at a time, on every enumeration (as an ML.NET data view's
 /// cursors are), for the searches that calibrate once per trial: memory holds one batch, not the file. The file is
-/// checked when this is made, before any batch is used; an enumeration fails if the file's size or time of last
-/// write has changed since.
+/// checked when this is made, before any batch is used (a .csv's every row, once: later enumerations read the rows
+/// then counted); an enumeration fails if the file's size or time of last write has changed since.
 /// </summary>
 internal sealed class RereadBatches : IEnumerable<IReadOnlyList<NamedTensor>>
 {
     private readonly OnnxGraph _graph;
     private readonly string _path;
-    private readonly int _maxSamples;
     private readonly int _batchSize;
     private readonly bool _exact;
     private readonly (long Length, DateTime Written) _stamp;
@@ -22,7 +21,7 @@ internal sealed class RereadBatches : IEnumerable<IReadOnlyList<NamedTensor>>
     /// <exception cref="CliException">The file is missing or malformed, or does not fit the model's inputs.</exception>
     public RereadBatches(OnnxGraph graph, string path, int maxSamples, int batchSize, bool exact)
     {
-        (_graph, _path, _maxSamples, _batchSize, _exact) = (graph, path, maxSamples, batchSize, exact);
+        (_graph, _path, _batchSize, _exact) = (graph, path, batchSize, exact);
         _stamp = Stamp(path);
         using var first = ModelInputs.Stream(graph, path, maxSamples, batchSize, exact);
         TotalSamples = first.TotalSamples;
@@ -41,7 +40,8 @@ internal sealed class RereadBatches : IEnumerable<IReadOnlyList<NamedTensor>>
         if (Stamp(_path) != _stamp)
             throw Changed();
         Passes++;
-        using var batches = ModelInputs.Stream(_graph, _path, _maxSamples, _batchSize, _exact);
+        // the file is as when checked, so a .csv's rows are not checked again: the samples counted then are read
+        using var batches = ModelInputs.Stream(_graph, _path, checked((int)TotalSamples), _batchSize, _exact, rowsChecked: true);
         if (batches.TotalSamples != TotalSamples)
             throw Changed();
         foreach (var batch in batches)

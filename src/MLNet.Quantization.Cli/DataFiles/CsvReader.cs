@@ -30,13 +30,19 @@ internal static class CsvReader
     /// <summary>
     /// Opens the file for reading a batch of rows at a time: a first pass checks and counts the first
     /// <paramref name="maxRows"/> rows (keeping no values), so that every error is raised before any row is used.
+    /// With <paramref name="rowsChecked"/> (the file is unchanged since such a pass counted <paramref name="maxRows"/>
+    /// rows) that pass is skipped; a row is still refused if it is malformed, or missing, when it is read.
     /// </summary>
     /// <exception cref="CliException">As <see cref="Read"/>, for any of the rows.</exception>
-    public static CsvRowStream Open(string path, int[] sampleShape, ValueKind kind, int maxRows)
+    public static CsvRowStream Open(string path, int[] sampleShape, ValueKind kind, int maxRows, bool rowsChecked = false)
     {
-        int rows;
-        using (var check = new CsvRowStream(path, sampleShape, kind, maxRows, keepValues: false))
+        int rows = maxRows;
+        if (!rowsChecked)
+        {
+            using var check = new CsvRowStream(path, sampleShape, kind, maxRows, keepValues: false);
             rows = check.ReadRows(maxRows).Shape[0];
+        }
+
         var stream = new CsvRowStream(path, sampleShape, kind, maxRows, keepValues: true);
         stream.Shape[0] = rows;
         return stream;

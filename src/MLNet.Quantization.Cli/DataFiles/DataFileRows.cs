@@ -21,10 +21,11 @@ internal sealed class DataFileRows : IDisposable
 
     /// <summary>
     /// Opens the arrays for <paramref name="inputs"/>: a .npy or .csv is the first input's, a .npz holds one per input
-    /// name. A .csv's first <paramref name="maxRows"/> rows are checked and counted here, before any is read.
+    /// name. A .csv's first <paramref name="maxRows"/> rows are checked and counted here, before any is read, unless
+    /// <paramref name="rowsChecked"/> says an earlier pass over the unchanged file did (see <see cref="CsvReader.Open"/>).
     /// </summary>
     /// <exception cref="CliException">The file is missing, malformed, ambiguous or lacks an input's array; the message names it.</exception>
-    public static DataFileRows Open(string path, IReadOnlyList<DataInput> inputs, int maxRows)
+    public static DataFileRows Open(string path, IReadOnlyList<DataInput> inputs, int maxRows, bool rowsChecked = false)
     {
         if (!File.Exists(path))
             throw new CliException($"data file '{path}' does not exist");
@@ -35,7 +36,7 @@ internal sealed class DataFileRows : IDisposable
         {
             if (ext == ".csv")
             {
-                var csv = CsvReader.Open(path, TensorFileReader.CsvSampleShape(path, inputs[0]), inputs[0].Kind, maxRows);
+                var csv = CsvReader.Open(path, TensorFileReader.CsvSampleShape(path, inputs[0]), inputs[0].Kind, maxRows, rowsChecked);
                 return new DataFileRows(new Dictionary<string, IRowStream>(StringComparer.Ordinal) { [inputs[0].Name] = csv }, null);
             }
 
