@@ -20,25 +20,32 @@ public sealed class CsvDataFileTests
 
     private static string ShapesModel(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "shapes", name + ".onnx");
 
-    private (int Code, string Err, byte[]? Model) Quantize(string data, params string[] extra)
+    private (int Code, string Out, string Err, byte[]? Model) Quantize(string data, params string[] extra)
     {
         string output = Path.Combine(_dir, "out.onnx");
-        var (code, _, err) = CliTestFiles.Run(["quantize", "--model", CliTestFiles.Model("fmnist_cnn"), "--output", output, "--calibration-data", data,
+        var (code, stdout, err) = CliTestFiles.Run(["quantize", "--model", CliTestFiles.Model("fmnist_cnn"), "--output", output, "--calibration-data", data,
             "--activation-observer", "minmax", .. extra]);
         if (code != 0)
-            return (code, err, null);
+            return (code, stdout, err, null);
         var bytes = File.ReadAllBytes(output);
         File.Delete(output);
-        return (code, err, bytes);
+        return (code, stdout, err, bytes);
+    }
+
+    /// <summary>The same <paramref name="count"/> seeded fmnist samples as <c>NAME.npy</c> and <c>NAME.csv</c>.</summary>
+    private (string Npy, string Csv) SameSamples(string name, int count, int seed)
+    {
+        var samples = DataFiles.Samples(count, seed);
+        string npy = DataFiles.Write(_dir, name + ".npy", DataFiles.FloatNpy(samples, count, 1, 28, 28));
+        string csv = Path.Combine(_dir, name + ".csv");
+        File.WriteAllText(csv, DataFiles.Csv(samples, DataFiles.SampleSize));
+        return (npy, csv);
     }
 
     [TestMethod]
     public void ARank4InputFromCsvCalibratesExactlyAsTheSameNpy()
     {
-        var samples = DataFiles.Samples(6, 11);
-        string npy = DataFiles.Write(_dir, "calib.npy", DataFiles.FloatNpy(samples, 6, 1, 28, 28));
-        string csv = Path.Combine(_dir, "calib.csv");
-        File.WriteAllText(csv, DataFiles.Csv(samples, DataFiles.SampleSize));
+        var (npy, csv) = SameSamples("calib", 6, 11);
         var fromNpy = Quantize(npy);
         var fromCsv = Quantize(csv);
         Assert.AreEqual(0, fromNpy.Code, fromNpy.Err);
@@ -57,17 +64,12 @@ public sealed class CsvDataFileTests
     {
         // 70 samples in batches of 32: two whole batches and a last one of 6, read again on every trial of the repair,
         // whose target (3 dB above the fully quantized model's) takes at least one layer back to float
-        var samples = DataFiles.Samples(70, 14);
-        string npy = DataFiles.Write(_dir, "calib70.npy", DataFiles.FloatNpy(samples, 70, 1, 28, 28));
-        string csv = Path.Combine(_dir, "calib70.csv");
-        File.WriteAllText(csv, DataFiles.Csv(samples, DataFiles.SampleSize));
-        string output = Path.Combine(_dir, "out.onnx");
+        var (npy, csv) = SameSamples("calib70", 70, 14);
         (string Out, byte[] Model) Run(string data, params string[] mode)
         {
-            var (code, stdout, stderr) = CliTestFiles.Run(["quantize", "--model", CliTestFiles.Model("fmnist_cnn"), "--output", output, "--calibration-data", data,
-                "--activation-observer", "minmax", "--batch-size", "32", .. mode]);
-            Assert.AreEqual(0, code, stderr);
-            return (stdout, File.ReadAllBytes(output));
+            var run = Quantize(data, ["--batch-size", "32", .. mode]);
+            Assert.AreEqual(0, run.Code, run.Err);
+            return (run.Out, run.Model!);
         }
 
         var plain = Run(npy);
@@ -121,7 +123,7 @@ public sealed class CsvDataFileTests
         lines[1] = "inf,-inf,nan,+inf,NaN,-Infinity," + string.Join(",", lines[1].Split(',').Skip(6));
         string path = Path.Combine(_dir, "special.csv");
         File.WriteAllText(path, string.Join("\n", lines));
-        var (code, err, _) = Quantize(path);
+        var (code, _, err, _) = Quantize(path);
         CliAssert.IsBadInput(code, err, "calibration input 'input' has 6 non-finite value(s)", "numpy spellings of inf and nan");
     }
 
