@@ -50,21 +50,17 @@ internal static class ModelInputs
     }
 
     /// <summary>
-    /// As <see cref="Batches"/>, but a .npy or .npz is read one batch at a time while the batches are enumerated (once),
-    /// so memory holds one batch and not the file; a .csv is read whole. Shapes are checked here, before any batch.
+    /// As <see cref="Batches"/>, but the file is read one batch at a time while the batches are enumerated (once), so
+    /// memory holds one batch and not the file. Shapes (and a .csv's every row) are checked here, before any batch;
+    /// with <paramref name="rowsChecked"/> (the file is unchanged since a pass counted <paramref name="maxSamples"/>
+    /// samples) a .csv's rows are not checked again before they are read.
     /// </summary>
-    public static StreamedBatches Stream(OnnxGraph graph, string path, int maxSamples, int batchSize, bool exact = false)
+    public static StreamedBatches Stream(OnnxGraph graph, string path, int maxSamples, int batchSize, bool exact = false, bool rowsChecked = false)
     {
-        if (!DataFileRows.CanStream(path))
-        {
-            var all = Batches(graph, path, maxSamples, batchSize, exact);
-            return new StreamedBatches(all, all.Sum(b => (long)b[0].Shape[0]), null);
-        }
-
         var inputs = graph.Inputs;
         if (inputs.Count == 0)
             throw new CliException("the model has no inputs to feed");
-        var rows = DataFileRows.Open(path, inputs.Select(i => new DataInput(i.Name, Kind(i), SampleShape(i))).ToList());
+        var rows = DataFileRows.Open(path, inputs.Select(i => new DataInput(i.Name, Kind(i), SampleShape(i))).ToList(), maxSamples, rowsChecked);
         try
         {
             int samples = int.MaxValue;

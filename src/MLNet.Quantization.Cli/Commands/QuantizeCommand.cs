@@ -304,18 +304,17 @@ internal static class QuantizeCommand
     private static AccuracyAwareResult RunAccuracyAware(Settings s, AccuracyTargetSettings target, bool dynamic, LoadedModel loaded, CliConsole ui, CancellationToken token)
     {
         var evaluation = LabelledData.Read(loaded.Graph, target.EvalData, target.EvalLabels, "--eval-data", "--eval-labels");
-        List<IReadOnlyList<NamedTensor>> calibration = [];
+        IEnumerable<IReadOnlyList<NamedTensor>> calibration = [];
         if (!dynamic)
         {
             // every trial prepares the same float graph, so its batch dimension is known before the first one
-            var floatGraph = QuantizationFlow.PrepareFloatGraph(loaded.Model, loaded.Options, out var outcome, cancellationToken: token);
-            calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
+            calibration = SearchBatches(s, loaded, ui, token);
         }
 
         var tuner = new AccuracyAwareQuantizer(() => loaded.Quantizer(dynamic), loaded.Options);
         try
         {
-            return tuner.Run(loaded.Model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop, LayerOpTypes = target.LayerTypes }, token);
+            return tuner.RunStreamed(loaded.Model, calibration, new EvaluationSet(evaluation.Samples, evaluation.Labels), new AccuracyAwareOptions { MaxDrop = target.MaxDrop, LayerOpTypes = target.LayerTypes }, token);
         }
         catch (AccuracyTargetNotMetException e)
         {
@@ -326,22 +325,30 @@ internal static class QuantizeCommand
     /// <summary><c>--min-output-sqnr</c>: layers back to float, most harmful first, until the check's output SQNR reaches the target.</summary>
     private static QuantizedModel RunSqnrRepair(Settings s, double minSqnr, LoadedModel loaded, CliConsole ui, CancellationToken token)
     {
-        var floatGraph = QuantizationFlow.PrepareFloatGraph(loaded.Model, loaded.Options, out var outcome, cancellationToken: token);
-        var calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
+        var calibration = SearchBatches(s, loaded, ui, token);
         return new OutputSqnrRepair(() => loaded.Quantizer(dynamic: false), loaded.Options)
-            .Run(loaded.Model, calibration, new OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, token);
+            .RunStreamed(loaded.Model, calibration, new OutputSqnrRepairOptions { MinOutputSqnrDb = minSqnr }, token);
     }
 
     /// <summary><c>--speed-aware</c>: profile the units on this CPU and keep float those that do not pay.</summary>
     private static QuantizedModel RunSpeedAware(Settings s, bool dynamic, LoadedModel loaded, CliConsole ui, CancellationToken token)
     {
-        var floatGraph = QuantizationFlow.PrepareFloatGraph(loaded.Model, loaded.Options, out var outcome, cancellationToken: token);
-        var calibration = ModelInputs.Batches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
+        var calibration = SearchBatches(s, loaded, ui, token);
         var options = new SpeedAwareOptions
         {
             CachePath = SpeedAwareSettings.CachePath(s), BatchSize = s.SpeedBatch, IntraOpThreads = s.SpeedThreads,
         };
-        return new SpeedAwarePlacement(() => loaded.Quantizer(dynamic), loaded.Options).Run(loaded.Model, calibration, options, token);
+        return new SpeedAwarePlacement(() => loaded.Quantizer(dynamic), loaded.Options).RunStreamed(loaded.Model, calibration, options, token);
+    }
+
+    /// <summary>
+    /// The calibration batches of a search mode: checked now, then read again from the file, one batch at a time, on
+    /// every trial's pass, so memory holds one batch and not the samples.
+    /// </summary>
+    private static RereadBatches SearchBatches(Settings s, LoadedModel loaded, CliConsole ui, CancellationToken token)
+    {
+        var floatGraph = QuantizationFlow.PrepareFloatGraph(loaded.Model, loaded.Options, out var outcome, cancellationToken: token);
+        return new RereadBatches(floatGraph, s.CalibrationData!, s.CalibrationSamples, CalibrationBatchSize(s, outcome.FixedBatchSize, ui), exact: outcome.FixedBatchSize is not null);
     }
 
     /// <summary>

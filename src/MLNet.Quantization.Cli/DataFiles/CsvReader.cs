@@ -23,24 +23,29 @@ internal static class CsvReader
     /// <exception cref="CliException">A line with the wrong number of values, a cell that is not a number, or a line too long; the message names the line.</exception>
     public static NpyArray Read(string path, int[] sampleShape, ValueKind kind, int maxRows)
     {
-        int sampleSize = 1;
-        foreach (int d in sampleShape)
-            sampleSize = checked(sampleSize * d);
-        using var reader = new StreamReader(path, new FileStreamOptions { BufferSize = 1 << 16 });
-        var state = new CsvState(path, sampleSize, checked((long)sampleSize * CharsPerValue + LineSlack));
-        var buffer = new char[1 << 16];
-        int n;
-        while (state.Rows < maxRows && (n = reader.Read(buffer, 0, buffer.Length)) > 0)
+        using var rows = new CsvRowStream(path, sampleShape, kind, maxRows, keepValues: true);
+        return rows.ReadRows(maxRows);
+    }
+
+    /// <summary>
+    /// Opens the file for reading a batch of rows at a time: a first pass checks and counts the first
+    /// <paramref name="maxRows"/> rows (keeping no values), so that every error is raised before any row is used.
+    /// With <paramref name="rowsChecked"/> (the file is unchanged since such a pass counted <paramref name="maxRows"/>
+    /// rows) that pass is skipped; a row is still refused if it is malformed, or missing, when it is read.
+    /// </summary>
+    /// <exception cref="CliException">As <see cref="Read"/>, for any of the rows.</exception>
+    public static CsvRowStream Open(string path, int[] sampleShape, ValueKind kind, int maxRows, bool rowsChecked = false)
+    {
+        int rows = maxRows;
+        if (!rowsChecked)
         {
-            for (int i = 0; i < n && state.Rows < maxRows; i++)
-                state.Add(buffer[i]);
+            using var check = new CsvRowStream(path, sampleShape, kind, maxRows, keepValues: false);
+            rows = check.ReadRows(maxRows).Shape[0];
         }
 
-        if (state.Rows < maxRows)
-            state.EndLine();
-        var floats = state.Values.ToArray();
-        return new NpyArray([state.Rows, .. sampleShape], kind == ValueKind.Float ? floats : null,
-            kind == ValueKind.Int64 ? Array.ConvertAll(floats, f => (long)f) : null, "csv");
+        var stream = new CsvRowStream(path, sampleShape, kind, maxRows, keepValues: true);
+        stream.Shape[0] = rows;
+        return stream;
     }
 
     /// <summary>Parses one cell: a number, or NumPy's spellings of infinity and NaN.</summary>
@@ -64,8 +69,8 @@ internal static class CsvReader
         return float.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
     }
 
-    /// <summary>The tokenizer's state: the line being read, its current cell, and the values so far.</summary>
-    private sealed class CsvState(string path, int sampleSize, long maxLineChars)
+    /// <summary>The tokenizer's state: the line being read, its current cell, and the values so far (when kept).</summary>
+    internal sealed class CsvState(string path, int sampleSize, long maxLineChars, bool keepValues)
     {
         private readonly char[] _cell = new char[MaxCell];
         private int _cellLength;
@@ -73,9 +78,20 @@ internal static class CsvReader
         private long _lineChars;
         private long _line = 1;
 
+        /// <summary>The values of the rows since the last <see cref="TakeRows"/> (none unless kept).</summary>
         public List<float> Values { get; } = [];
 
+        /// <summary>The rows completed so far.</summary>
         public int Rows { get; private set; }
+
+        /// <summary>The values of the rows completed since the last call; a row in progress is kept for the next.</summary>
+        public float[] TakeRows(int rows)
+        {
+            int count = checked(rows * sampleSize);
+            var taken = Values.GetRange(0, count).ToArray();
+            Values.RemoveRange(0, count);
+            return taken;
+        }
 
         public void Add(char c)
         {
@@ -122,7 +138,8 @@ internal static class CsvReader
                 throw new CliException($"'{path}' line {_line} has more than {sampleSize} values; the model input needs {sampleSize} per sample");
             if (!TryParse(cell, out float v))
                 throw new CliException($"'{path}' line {_line}: '{cell.Trim()}' is not a number");
-            Values.Add(v);
+            if (keepValues)
+                Values.Add(v);
             _cellLength = 0;
         }
     }

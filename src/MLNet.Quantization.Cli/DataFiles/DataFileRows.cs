@@ -3,39 +3,49 @@ using System.IO.Compression;
 namespace MLNet.Quantization.Cli.DataFiles;
 
 /// <summary>
-/// The arrays of a <c>.npy</c> or <c>.npz</c> data file opened for reading a few rows at a time (see
-/// <see cref="NpyRowStream"/>): one per model input, and the archive they come from.
+/// The arrays of a <c>.npy</c>, <c>.npz</c> or <c>.csv</c> data file opened for reading a few rows at a time (see
+/// <see cref="NpyRowStream"/>, <see cref="CsvRowStream"/>): one per model input, and the archive they come from.
 /// </summary>
 internal sealed class DataFileRows : IDisposable
 {
     private readonly IDisposable? _archive;
 
-    private DataFileRows(Dictionary<string, NpyRowStream> arrays, IDisposable? archive)
+    private DataFileRows(Dictionary<string, IRowStream> arrays, IDisposable? archive)
     {
         Arrays = arrays;
         _archive = archive;
     }
 
     /// <summary>The opened arrays by input name.</summary>
-    public IReadOnlyDictionary<string, NpyRowStream> Arrays { get; }
+    public IReadOnlyDictionary<string, IRowStream> Arrays { get; }
 
-    /// <summary>Whether <paramref name="path"/> can be streamed (.npy, .npz); a .csv is read whole.</summary>
-    public static bool CanStream(string path) => Path.GetExtension(path).ToLowerInvariant() is ".npy" or ".npz";
-
-    /// <summary>Opens the arrays for <paramref name="inputs"/>: a .npy is the first input's, a .npz holds one per input name.</summary>
+    /// <summary>
+    /// Opens the arrays for <paramref name="inputs"/>: a .npy or .csv is the first input's, a .npz holds one per input
+    /// name. A .csv's first <paramref name="maxRows"/> rows are checked and counted here, before any is read, unless
+    /// <paramref name="rowsChecked"/> says an earlier pass over the unchanged file did (see <see cref="CsvReader.Open"/>).
+    /// </summary>
     /// <exception cref="CliException">The file is missing, malformed, ambiguous or lacks an input's array; the message names it.</exception>
-    public static DataFileRows Open(string path, IReadOnlyList<DataInput> inputs)
+    public static DataFileRows Open(string path, IReadOnlyList<DataInput> inputs, int maxRows, bool rowsChecked = false)
     {
         if (!File.Exists(path))
             throw new CliException($"data file '{path}' does not exist");
+        string ext = Path.GetExtension(path).ToLowerInvariant();
+        if (ext is not (".npy" or ".npz" or ".csv"))
+            throw new CliException($"data file '{path}' must be .npy, .npz or .csv");
         return DataFileErrors.Guard(path, () =>
         {
+            if (ext == ".csv")
+            {
+                var csv = CsvReader.Open(path, TensorFileReader.CsvSampleShape(path, inputs[0]), inputs[0].Kind, maxRows, rowsChecked);
+                return new DataFileRows(new Dictionary<string, IRowStream>(StringComparer.Ordinal) { [inputs[0].Name] = csv }, null);
+            }
+
             if (Path.GetExtension(path).Equals(".npy", StringComparison.OrdinalIgnoreCase))
             {
                 var file = File.OpenRead(path);
                 try
                 {
-                    return new DataFileRows(new Dictionary<string, NpyRowStream>(StringComparer.Ordinal) { [inputs[0].Name] = NpyRowStream.Open(file, path, file.Length, inputs[0].Kind) }, null);
+                    return new DataFileRows(new Dictionary<string, IRowStream>(StringComparer.Ordinal) { [inputs[0].Name] = NpyRowStream.Open(file, path, file.Length, inputs[0].Kind) }, null);
                 }
                 catch
                 {
@@ -45,7 +55,7 @@ internal sealed class DataFileRows : IDisposable
             }
 
             var zip = ZipFile.OpenRead(path);
-            var arrays = new Dictionary<string, NpyRowStream>(StringComparer.Ordinal);
+            var arrays = new Dictionary<string, IRowStream>(StringComparer.Ordinal);
             try
             {
                 foreach (var (key, entry) in NpzReader.Entries(path, zip, inputs.Select(i => i.Name)))

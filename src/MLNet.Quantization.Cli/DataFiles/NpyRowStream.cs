@@ -6,7 +6,7 @@ namespace MLNet.Quantization.Cli.DataFiles;
 /// Reads a NumPy <c>.npy</c> array a few rows at a time, so that calibration holds one batch of a large data file and
 /// not all of it. The header is checked against the bytes there before any row is read, as <see cref="NpyReader"/> does.
 /// </summary>
-internal sealed class NpyRowStream : IDisposable
+internal sealed class NpyRowStream : IRowStream
 {
     private const int ChunkBytes = 1 << 16;
     private readonly Stream _stream;

@@ -26,7 +26,8 @@ internal static class TensorFileReader
         });
     }
 
-    private static int[] CsvSampleShape(string path, DataInput input)
+    /// <summary>The sample shape a .csv row of <paramref name="input"/> has; symbolic sizes are refused.</summary>
+    public static int[] CsvSampleShape(string path, DataInput input)
     {
         if (input.SampleShape.Any(d => d <= 0))
         {

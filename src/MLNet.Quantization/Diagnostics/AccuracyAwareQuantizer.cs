@@ -56,7 +56,14 @@ public sealed class AccuracyAwareQuantizer
     ///     Console.WriteLine(decision);               // each layer given back to float, with the metric after it
     /// </code>
     /// </example>
-    public AccuracyAwareResult Run(OnnxModel model, IReadOnlyList<IReadOnlyList<NamedTensor>> calibration, EvaluationSet evaluation, AccuracyAwareOptions options, CancellationToken cancellationToken = default)
+    public AccuracyAwareResult Run(OnnxModel model, IReadOnlyList<IReadOnlyList<NamedTensor>> calibration, EvaluationSet evaluation, AccuracyAwareOptions options, CancellationToken cancellationToken = default) =>
+        RunStreamed(model, calibration, evaluation, options, cancellationToken);
+
+    /// <summary>
+    /// <see cref="Run"/> on batches enumerated again for every trial (each enumeration must give the same batches, as
+    /// an ML.NET data view's cursors do), so that a trial holds one calibration batch at a time.
+    /// </summary>
+    internal AccuracyAwareResult RunStreamed(OnnxModel model, IEnumerable<IReadOnlyList<NamedTensor>> calibration, EvaluationSet evaluation, AccuracyAwareOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(calibration);

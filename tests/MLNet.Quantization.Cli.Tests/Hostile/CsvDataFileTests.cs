@@ -20,25 +20,32 @@ public sealed class CsvDataFileTests
 
     private static string ShapesModel(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "shapes", name + ".onnx");
 
-    private (int Code, string Err, byte[]? Model) Quantize(string data, params string[] extra)
+    private (int Code, string Out, string Err, byte[]? Model) Quantize(string data, params string[] extra)
     {
         string output = Path.Combine(_dir, "out.onnx");
-        var (code, _, err) = CliTestFiles.Run(["quantize", "--model", CliTestFiles.Model("fmnist_cnn"), "--output", output, "--calibration-data", data,
+        var (code, stdout, err) = CliTestFiles.Run(["quantize", "--model", CliTestFiles.Model("fmnist_cnn"), "--output", output, "--calibration-data", data,
             "--activation-observer", "minmax", .. extra]);
         if (code != 0)
-            return (code, err, null);
+            return (code, stdout, err, null);
         var bytes = File.ReadAllBytes(output);
         File.Delete(output);
-        return (code, err, bytes);
+        return (code, stdout, err, bytes);
+    }
+
+    /// <summary>The same <paramref name="count"/> seeded fmnist samples as <c>NAME.npy</c> and <c>NAME.csv</c>.</summary>
+    private (string Npy, string Csv) SameSamples(string name, int count, int seed)
+    {
+        var samples = DataFiles.Samples(count, seed);
+        string npy = DataFiles.Write(_dir, name + ".npy", DataFiles.FloatNpy(samples, count, 1, 28, 28));
+        string csv = Path.Combine(_dir, name + ".csv");
+        File.WriteAllText(csv, DataFiles.Csv(samples, DataFiles.SampleSize));
+        return (npy, csv);
     }
 
     [TestMethod]
     public void ARank4InputFromCsvCalibratesExactlyAsTheSameNpy()
     {
-        var samples = DataFiles.Samples(6, 11);
-        string npy = DataFiles.Write(_dir, "calib.npy", DataFiles.FloatNpy(samples, 6, 1, 28, 28));
-        string csv = Path.Combine(_dir, "calib.csv");
-        File.WriteAllText(csv, DataFiles.Csv(samples, DataFiles.SampleSize));
+        var (npy, csv) = SameSamples("calib", 6, 11);
         var fromNpy = Quantize(npy);
         var fromCsv = Quantize(csv);
         Assert.AreEqual(0, fromNpy.Code, fromNpy.Err);
@@ -50,6 +57,33 @@ public sealed class CsvDataFileTests
         var firstSix = Quantize(csv, "--calibration-samples", "6");
         Assert.AreEqual(0, firstSix.Code, firstSix.Err);
         CollectionAssert.AreEqual(fromNpy.Model, firstSix.Model);
+    }
+
+    [TestMethod]
+    public void ASearchModeRereadingACsvPerTrialGivesTheModelOfTheSameNpy()
+    {
+        // 70 samples in batches of 32: two whole batches and a last one of 6, read again on every trial of the repair,
+        // whose target (3 dB above the fully quantized model's) takes at least one layer back to float
+        var (npy, csv) = SameSamples("calib70", 70, 14);
+        (string Out, byte[] Model) Run(string data, params string[] mode)
+        {
+            var run = Quantize(data, ["--batch-size", "32", .. mode]);
+            Assert.AreEqual(0, run.Code, run.Err);
+            return (run.Out, run.Model!);
+        }
+
+        var plain = Run(npy);
+        CollectionAssert.AreEqual(plain.Model, Run(csv).Model, "the same samples give the same int8 model");
+        var sqnr = System.Text.RegularExpressions.Regex.Match(plain.Out, @"output SQNR: ([0-9.]+) dB");
+        Assert.IsTrue(sqnr.Success, plain.Out);
+        string target = (double.Parse(sqnr.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) + 3).ToString("F2", System.Globalization.CultureInfo.InvariantCulture);
+        var repairedNpy = Run(npy, "--min-output-sqnr", target);
+        var repairedCsv = Run(csv, "--min-output-sqnr", target);
+        StringAssert.Contains(repairedCsv.Out, "step 1: ");
+        static string[] Steps(string stdout) => stdout.Split('\n').Where(l => l.TrimStart().StartsWith("step ", StringComparison.Ordinal)).ToArray();
+        CollectionAssert.AreEqual(Steps(repairedNpy.Out), Steps(repairedCsv.Out), "the same decisions, with the same SQNR figures");
+        CollectionAssert.AreEqual(repairedNpy.Model, repairedCsv.Model, $"--min-output-sqnr {target}: the same model from the .csv as from the .npy");
+        CollectionAssert.AreNotEqual(plain.Model, repairedCsv.Model, "the repair gave layers back");
     }
 
     [TestMethod]
@@ -89,7 +123,7 @@ public sealed class CsvDataFileTests
         lines[1] = "inf,-inf,nan,+inf,NaN,-Infinity," + string.Join(",", lines[1].Split(',').Skip(6));
         string path = Path.Combine(_dir, "special.csv");
         File.WriteAllText(path, string.Join("\n", lines));
-        var (code, err, _) = Quantize(path);
+        var (code, _, err, _) = Quantize(path);
         CliAssert.IsBadInput(code, err, "calibration input 'input' has 6 non-finite value(s)", "numpy spellings of inf and nan");
     }
 
