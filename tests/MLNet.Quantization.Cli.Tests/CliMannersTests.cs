@@ -103,4 +103,32 @@ public sealed class CliMannersTests
             Directory.Delete(dir, true);
         }
     }
+
+    [TestMethod]
+    public void CalibrationDataLackingAModelInputIsRefusedNamingIt()
+    {
+        // a weight turned into a second graph input (the fuzz suite's weight-to-input), fed a file with one array
+        var model = Quantization.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(CliTestFiles.Model("fmnist_cnn")));
+        var weight = model.Graph.Initializer.First(t => t.Dims.Count == 1);
+        model.Graph.Initializer.Remove(weight);
+        var type = new Quantization.Onnx.Proto.TypeProto { TensorType = new() { ElemType = weight.DataType, Shape = new() } };
+        foreach (long d in weight.Dims)
+            type.TensorType.Shape.Dim.Add(new Quantization.Onnx.Proto.TensorShapeProto.Types.Dimension { DimValue = d });
+        model.Graph.Input.Add(new Quantization.Onnx.Proto.ValueInfoProto { Name = weight.Name, Type = type });
+        string dir = Path.Combine(Path.GetTempPath(), "mlnetq-manners-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string path = Path.Combine(dir, "two_inputs.onnx"), data = Path.Combine(dir, "x.npy"), output = Path.Combine(dir, "q.onnx");
+            File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+            QuantizeCommandTests.WriteNpy(data, new float[8 * 784], [8, 1, 28, 28]);
+            var (code, _, stderr) = CliTestFiles.Run("quantize", "--model", path, "--output", output, "--calibration-data", data);
+            CliAssert.IsBadInput(code, stderr, $"data file '{data}' has no array for model input '{weight.Name}'", "a model input the data file lacks");
+            Assert.IsFalse(File.Exists(output), "nothing is written");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
 }

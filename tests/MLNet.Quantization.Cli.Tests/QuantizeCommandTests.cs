@@ -194,14 +194,17 @@ public sealed class QuantizeCommandTests
         StringAssert.Contains(stdout, "SmoothQuant: 14 MatMul/Gemm layers smoothed");
         Assert.IsGreaterThanOrEqualTo(0.97, Agreement(Model("fmnist_rowtf"), output));
 
-        // compare: the smoothed tensors are listed as unmatched, everything else still compared
+        // compare: the smoothed tensors are listed as unmatched (here every quantized activation feeds a smoothed linear,
+        // all 13 of them QGemm and the head's Gemm), the model output still compared
         string compareJson = Path.Combine(_dir, "rowtf_smoothed.compare.json");
         var (compareCode, _, compareErr) = Run("compare", "--float", Model("fmnist_rowtf"), "--quantized", output, "--data", _calibration, "--json", compareJson);
         Assert.AreEqual(0, compareCode, compareErr);
         using (var compared = JsonDocument.Parse(File.ReadAllText(compareJson)))
         {
-            Assert.IsGreaterThan(0, compared.RootElement.GetProperty("unmatched").GetArrayLength());
-            Assert.IsGreaterThan(0, compared.RootElement.GetProperty("activations").GetArrayLength());
+            var unmatched = compared.RootElement.GetProperty("unmatched").EnumerateArray().ToList();
+            Assert.AreEqual(14, unmatched.Count(u => u.GetProperty("reason").GetString()!.StartsWith("smoothed by SmoothQuant", StringComparison.Ordinal)), "one smoothed weight per layer");
+            Assert.IsTrue(unmatched.Any(u => u.GetProperty("name").GetString() == "/ReduceMean_output_0_smoothed"), "the smoothed activations are named");
+            Assert.IsGreaterThan(0, compared.RootElement.GetProperty("outputs").GetArrayLength());
         }
 
         foreach (var (args, message) in new[]

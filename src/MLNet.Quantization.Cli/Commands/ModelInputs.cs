@@ -22,7 +22,7 @@ internal static class ModelInputs
         foreach (var input in inputs)
         {
             if (!arrays.TryGetValue(input.Name, out var array))
-                throw new CliException($"data file '{path}' has no array for model input '{input.Name}' (has: {string.Join(", ", arrays.Keys)})");
+                throw MissingArray(path, input, arrays.Keys);
             CheckShape(input, array.Shape, path);
             samples = Math.Min(samples, array.Shape[0]);
         }
@@ -49,6 +49,9 @@ internal static class ModelInputs
         return batches;
     }
 
+    private static CliException MissingArray(string path, ValueInfo input, IEnumerable<string> present) =>
+        new($"data file '{path}' has no array for model input '{input.Name}' (has: {string.Join(", ", present)})");
+
     /// <summary>
     /// As <see cref="Batches"/>, but the file is read one batch at a time while the batches are enumerated (once), so
     /// memory holds one batch and not the file. Shapes (and a .csv's every row) are checked here, before any batch;
@@ -66,7 +69,9 @@ internal static class ModelInputs
             int samples = int.MaxValue;
             foreach (var input in inputs)
             {
-                var shape = rows.Arrays[input.Name].Shape;
+                if (!rows.Arrays.TryGetValue(input.Name, out var array))
+                    throw MissingArray(path, input, rows.Arrays.Keys);
+                var shape = array.Shape;
                 CheckShape(input, shape, path);
                 samples = Math.Min(samples, shape[0]);
             }

@@ -34,6 +34,8 @@ internal static class FloatReference
         if (reference.IsGraphOutput(floatTensor))
             floatSide.Add("(graph output)");
         var quantizedSide = QuantizedConsumers(quantized, quantizedTensor);
+        floatSide.Remove("Shape"); // reads no values: a Shape added or dropped next to a rewritten linear says nothing of them
+        quantizedSide.Remove("Shape");
         if (quantizedSide.RemoveWhere(FusedMatMuls.Contains) > 0)
             floatSide.RemoveWhere(FloatMatMuls.Contains); // ORT's fused dynamic MatMul/Gemm stand in for a float one
         if (floatSide.SetEquals(quantizedSide))
@@ -59,12 +61,29 @@ internal static class FloatReference
             {
                 if (dq.Node.OpType == "DequantizeLinear")
                     result.UnionWith(graph.GetConsumers(dq.Node.Outputs[0]).Select(c => c.Node.OpType));
+                else if (FlattenedLinearReaders(graph, dq.Node) is { } linear)
+                    result.UnionWith(linear);
                 else
                     result.Add(dq.Node.OpType);
             }
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// When <paramref name="reshape"/> flattens a quantized N-D tensor to 2-D for DequantizeLinear → Gemm (the form in
+    /// which ORT fuses a MatMul over an N-D input into QGemm), the operators standing for the float model's: a 2-D Gemm
+    /// reading a flattened N-D tensor replaced a MatMul. Null when it is not that form.
+    /// </summary>
+    private static IEnumerable<string>? FlattenedLinearReaders(OnnxGraph graph, OnnxNode reshape)
+    {
+        if (reshape.OpType != "Reshape")
+            return null;
+        var readers = graph.GetConsumers(reshape.Outputs[0]).Select(c => c.Node).ToList();
+        if (readers.Count == 0 || readers.Any(r => r.OpType != "DequantizeLinear"))
+            return null;
+        return readers.SelectMany(dq => graph.GetConsumers(dq.Outputs[0])).Select(c => c.Node.OpType == "Gemm" ? "MatMul" : c.Node.OpType).ToList();
     }
 
     private static string Describe(SortedSet<string> ops) => ops.Count == 0 ? "none" : string.Join(", ", ops);

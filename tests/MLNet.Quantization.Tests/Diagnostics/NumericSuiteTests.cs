@@ -112,6 +112,28 @@ public sealed class NumericSuiteTests
     }
 
     [TestMethod]
+    public void LinearsFlattenedForQGemmHaveTheirInputsComparedThroughTheReshape()
+    {
+        // an N-D linear is written as Q → Reshape (to 2-D) → DQ → Gemm so that ORT fuses QGemm; the suite looks through
+        // the Reshape of the int8 tensor, and a Gemm reading a flattened tensor stands for the float model's MatMul
+        var quantized = FlowFixture.Quantized("fmnist_rowtf", dynamic: false);
+        var graph = OnnxGraph.FromModel(quantized.Model);
+        var flattening = graph.Nodes.Where(n => n.OpType == "Reshape" && graph.GetProducer(n.Inputs[0])?.OpType == "QuantizeLinear").ToList();
+        Assert.IsGreaterThanOrEqualTo(10, flattening.Count, "the 13 linears read 10 distinct activations through such a Reshape");
+
+        var report = NumericSuite.Compare(OnnxModel.Load(TestPaths.Model("fmnist_rowtf")), WithoutMetadata(quantized.Model), TestBatches());
+        Assert.IsFalse(report.Unmatched.Any(u => u.Reason.Contains("consumers differ", StringComparison.Ordinal)), string.Join("; ", report.Unmatched));
+        foreach (var reshape in flattening)
+        {
+            string tensor = graph.GetProducer(reshape.Inputs[0])!.Inputs[0];
+            var point = report.Activations.SingleOrDefault(a => a.Tensor == tensor);
+            Assert.IsNotNull(point, $"'{tensor}' is compared");
+            Assert.IsTrue(point.Consumers.All(c => c.EndsWith("_gemm", StringComparison.Ordinal)), string.Join(", ", point.Consumers));
+            Assert.IsGreaterThan(25.0, point.SqnrDb, $"'{tensor}': the flattened int8 values line up with the float ones");
+        }
+    }
+
+    [TestMethod]
     public void DynamicModelsCompareTheirDynamicQuantizeMatMulWeights()
     {
         var quantized = FlowFixture.Quantized("fmnist_rowtf", dynamic: true);
