@@ -18,16 +18,7 @@ internal static class ModelInputs
             throw new CliException("the model has no inputs to feed");
         var wanted = inputs.Select(i => new DataInput(i.Name, Kind(i), SampleShape(i))).ToList();
         var arrays = TensorFileReader.Read(path, wanted, maxSamples);
-        int samples = int.MaxValue;
-        foreach (var input in inputs)
-        {
-            if (!arrays.TryGetValue(input.Name, out var array))
-                throw MissingArray(path, input, arrays.Keys);
-            CheckShape(input, array.Shape, path);
-            samples = Math.Min(samples, array.Shape[0]);
-        }
-
-        samples = UsableSamples(samples, maxSamples, batchSize, exact, path);
+        int samples = UsableSamples(CheckedSamples(inputs, arrays.ToDictionary(a => a.Key, a => a.Value.Shape, StringComparer.Ordinal), path), maxSamples, batchSize, exact, path);
         var batches = new List<IReadOnlyList<NamedTensor>>();
         for (int start = 0; start < samples; start += batchSize)
         {
@@ -49,8 +40,20 @@ internal static class ModelInputs
         return batches;
     }
 
-    private static CliException MissingArray(string path, ValueInfo input, IEnumerable<string> present) =>
-        new($"data file '{path}' has no array for model input '{input.Name}' (has: {string.Join(", ", present)})");
+    /// <summary>The samples every input has, after checking that the file holds each input's array, of a shape that fits it.</summary>
+    private static int CheckedSamples(IReadOnlyList<ValueInfo> inputs, IReadOnlyDictionary<string, int[]> shapes, string path)
+    {
+        int samples = int.MaxValue;
+        foreach (var input in inputs)
+        {
+            if (!shapes.TryGetValue(input.Name, out var shape))
+                throw new CliException($"data file '{path}' has no array for model input '{input.Name}' (has: {string.Join(", ", shapes.Keys)})");
+            CheckShape(input, shape, path);
+            samples = Math.Min(samples, shape[0]);
+        }
+
+        return samples;
+    }
 
     /// <summary>
     /// As <see cref="Batches"/>, but the file is read one batch at a time while the batches are enumerated (once), so
@@ -66,17 +69,7 @@ internal static class ModelInputs
         var rows = DataFileRows.Open(path, inputs.Select(i => new DataInput(i.Name, Kind(i), SampleShape(i))).ToList(), maxSamples, rowsChecked);
         try
         {
-            int samples = int.MaxValue;
-            foreach (var input in inputs)
-            {
-                if (!rows.Arrays.TryGetValue(input.Name, out var array))
-                    throw MissingArray(path, input, rows.Arrays.Keys);
-                var shape = array.Shape;
-                CheckShape(input, shape, path);
-                samples = Math.Min(samples, shape[0]);
-            }
-
-            samples = UsableSamples(samples, maxSamples, batchSize, exact, path);
+            int samples = UsableSamples(CheckedSamples(inputs, rows.Arrays.ToDictionary(a => a.Key, a => a.Value.Shape, StringComparer.Ordinal), path), maxSamples, batchSize, exact, path);
             return new StreamedBatches(Read(inputs, rows, samples, batchSize), samples, rows);
         }
         catch

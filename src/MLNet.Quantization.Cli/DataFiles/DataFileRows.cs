@@ -27,11 +27,7 @@ internal sealed class DataFileRows : IDisposable
     /// <exception cref="CliException">The file is missing, malformed, ambiguous or lacks an input's array; the message names it.</exception>
     public static DataFileRows Open(string path, IReadOnlyList<DataInput> inputs, int maxRows, bool rowsChecked = false)
     {
-        if (!File.Exists(path))
-            throw new CliException($"data file '{path}' does not exist");
-        string ext = Path.GetExtension(path).ToLowerInvariant();
-        if (ext is not (".npy" or ".npz" or ".csv"))
-            throw new CliException($"data file '{path}' must be .npy, .npz or .csv");
+        string ext = TensorFileReader.Extension(path);
         return DataFileErrors.Guard(path, () =>
         {
             if (ext == ".csv")
@@ -40,7 +36,7 @@ internal sealed class DataFileRows : IDisposable
                 return new DataFileRows(new Dictionary<string, IRowStream>(StringComparer.Ordinal) { [inputs[0].Name] = csv }, null);
             }
 
-            if (Path.GetExtension(path).Equals(".npy", StringComparison.OrdinalIgnoreCase))
+            if (ext == ".npy")
             {
                 var file = File.OpenRead(path);
                 try

@@ -13,17 +13,24 @@ internal static class TensorFileReader
     /// <exception cref="CliException">The file is missing, malformed, ambiguous or too large; the message names it.</exception>
     public static Dictionary<string, NpyArray> Read(string path, IReadOnlyList<DataInput> inputs, int maxRows)
     {
-        if (!File.Exists(path))
-            throw new CliException($"data file '{path}' does not exist");
         var first = inputs[0];
-        string ext = Path.GetExtension(path).ToLowerInvariant();
+        string ext = Extension(path);
         return DataFileErrors.Guard(path, () => ext switch
         {
             ".npy" => new Dictionary<string, NpyArray> { [first.Name] = NpyReader.Read(path, first.Kind, maxRows) },
             ".npz" => NpzReader.Read(path, inputs.ToDictionary(i => i.Name, i => i.Kind, StringComparer.Ordinal), maxRows),
-            ".csv" => new Dictionary<string, NpyArray> { [first.Name] = CsvReader.Read(path, CsvSampleShape(path, first), first.Kind, maxRows) },
-            _ => throw new CliException($"data file '{path}' must be .npy, .npz or .csv"),
+            _ => new Dictionary<string, NpyArray> { [first.Name] = CsvReader.Read(path, CsvSampleShape(path, first), first.Kind, maxRows) },
         });
+    }
+
+    /// <summary>The data file's extension in lower case: <c>.npy</c>, <c>.npz</c> or <c>.csv</c>.</summary>
+    /// <exception cref="CliException">The file does not exist, or has another extension.</exception>
+    public static string Extension(string path)
+    {
+        if (!File.Exists(path))
+            throw new CliException($"data file '{path}' does not exist");
+        string ext = Path.GetExtension(path).ToLowerInvariant();
+        return ext is ".npy" or ".npz" or ".csv" ? ext : throw new CliException($"data file '{path}' must be .npy, .npz or .csv");
     }
 
     /// <summary>The sample shape a .csv row of <paramref name="input"/> has; symbolic sizes are refused.</summary>

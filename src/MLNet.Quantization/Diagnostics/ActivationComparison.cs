@@ -132,19 +132,6 @@ internal sealed class ActivationComparison
         return same;
     }
 
-    /// <summary>
-    /// The DequantizeLinear nodes reading <paramref name="quantized"/>, directly or through a Reshape of the int8 tensor
-    /// (a linear over an N-D input flattens its quantized input to 2-D so that ORT fuses QGemm): a Reshape keeps the
-    /// values in order, so the dequantized 2-D tensor compares value for value with the float N-D one.
-    /// </summary>
-    private List<OnnxNode> DequantizersOf(string quantized)
-    {
-        var readers = _quantized.GetConsumers(quantized).Select(c => c.Node).ToList();
-        var reshaped = readers.Where(n => n.OpType == "Reshape" && n.Inputs[0] == quantized)
-            .SelectMany(r => _quantized.GetConsumers(r.Outputs[0]).Select(c => c.Node));
-        return [.. readers.Concat(reshaped).Where(n => n.OpType == "DequantizeLinear")];
-    }
-
     private void Match()
     {
         foreach (var q in _quantized.TopologicalOrder().Where(n => n.OpType is "QuantizeLinear" or "DynamicQuantizeLinear"))
@@ -152,7 +139,7 @@ internal sealed class ActivationComparison
             string tensor = q.Inputs[0];
             if (_quantized.TryGetConstant(tensor, out _))
                 continue; // a quantized constant: the weight comparison covers it
-            var dequantizers = DequantizersOf(q.Outputs[0]);
+            var dequantizers = FloatReference.Dequantizers(_quantized, q.Outputs[0]).Select(d => d.Node).ToList();
             if (dequantizers.Count == 0)
             {
                 _unmatched.Add(new UnmatchedTensor(tensor, $"no DequantizeLinear reads {q.OpType} '{q.Name}'"));

@@ -57,33 +57,43 @@ internal static class FloatReference
                 continue;
             }
 
-            foreach (var dq in graph.GetConsumers(use.Node.Outputs[0]))
-            {
-                if (dq.Node.OpType == "DequantizeLinear")
-                    result.UnionWith(graph.GetConsumers(dq.Node.Outputs[0]).Select(c => c.Node.OpType));
-                else if (FlattenedLinearReaders(graph, dq.Node) is { } linear)
-                    result.UnionWith(linear);
-                else
-                    result.Add(dq.Node.OpType);
-            }
+            string quantized = use.Node.Outputs[0];
+            foreach (var (dq, flattened) in Dequantizers(graph, quantized))
+                result.UnionWith(graph.GetConsumers(dq.Outputs[0]).Select(c => flattened && c.Node.OpType == "Gemm" ? "MatMul" : c.Node.OpType));
+            foreach (var other in graph.GetConsumers(quantized).Where(c => c.Node.OpType != "DequantizeLinear" && !IsFlattening(graph, c.Node, quantized)))
+                result.Add(other.Node.OpType);
         }
 
         return result;
     }
 
     /// <summary>
-    /// When <paramref name="reshape"/> flattens a quantized N-D tensor to 2-D for DequantizeLinear → Gemm (the form in
-    /// which ORT fuses a MatMul over an N-D input into QGemm), the operators standing for the float model's: a 2-D Gemm
-    /// reading a flattened N-D tensor replaced a MatMul. Null when it is not that form.
+    /// The DequantizeLinear nodes reading the int8 tensor <paramref name="quantized"/>: directly, or through a Reshape
+    /// that flattens it to 2-D for them alone (<paramref name="quantized"/> flattened: the form in which ORT fuses a
+    /// MatMul over an N-D input into QGemm, where a Gemm reading the flattened tensor stands for the float MatMul). A
+    /// Reshape keeps the values in order, so a flattened dequantized tensor compares value for value with the N-D one.
     /// </summary>
-    private static IEnumerable<string>? FlattenedLinearReaders(OnnxGraph graph, OnnxNode reshape)
+    public static IEnumerable<(OnnxNode Node, bool Flattened)> Dequantizers(OnnxGraph graph, string quantized)
     {
-        if (reshape.OpType != "Reshape")
-            return null;
-        var readers = graph.GetConsumers(reshape.Outputs[0]).Select(c => c.Node).ToList();
-        if (readers.Count == 0 || readers.Any(r => r.OpType != "DequantizeLinear"))
-            return null;
-        return readers.SelectMany(dq => graph.GetConsumers(dq.Outputs[0])).Select(c => c.Node.OpType == "Gemm" ? "MatMul" : c.Node.OpType).ToList();
+        foreach (var reader in graph.GetConsumers(quantized).Select(c => c.Node))
+        {
+            if (reader.OpType == "DequantizeLinear")
+                yield return (reader, false);
+            else if (IsFlattening(graph, reader, quantized))
+            {
+                foreach (var dq in graph.GetConsumers(reader.Outputs[0]))
+                    yield return (dq.Node, true);
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="node"/> is a Reshape of <paramref name="quantized"/> read only by DequantizeLinear nodes.</summary>
+    private static bool IsFlattening(OnnxGraph graph, OnnxNode node, string quantized)
+    {
+        if (node.OpType != "Reshape" || node.Inputs[0] != quantized)
+            return false;
+        var readers = graph.GetConsumers(node.Outputs[0]);
+        return readers.Count > 0 && readers.All(r => r.Node.OpType == "DequantizeLinear");
     }
 
     private static string Describe(SortedSet<string> ops) => ops.Count == 0 ? "none" : string.Join(", ", ops);
